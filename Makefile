@@ -1,0 +1,37 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# make run  - run kampy on its embedded defaults (SQLite, loopback)
+# make test - install what the tests need (venv, sipp, PostgreSQL), run them
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test check bench sysdeps clean
+
+$(STAMP): setup.py pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/kampy -c -f etc/kampy.cfg
+
+check: $(STAMP)
+	$(BIN)/kampy -c -f etc/kampy.cfg
+
+# Debian packages the integration tests drive: sipp (sip-tester) and PostgreSQL
+sysdeps:
+	@if ! command -v sipp >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then \
+		echo "installing sip-tester and postgresql with apt-get"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sip-tester postgresql >/dev/null; \
+	fi
+
+test: $(STAMP) sysdeps
+	$(BIN)/python -m pytest -q tests
+
+bench: $(STAMP)
+	$(BIN)/python -m tools.bench.bench_parse
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
