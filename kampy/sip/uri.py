@@ -25,52 +25,61 @@ __all__ = [
 ]
 
 # ---------------------------------------------------------------------------
-# Character classes (RFC 3261 section 25.1).  '%' is let into the classes so
-# the big regex stays a run of simple character sets; escapes are checked
-# separately, and only when a '%' is present at all.
+# Character sets (RFC 3261 section 25.1), '%'-escapes not included.
 
 _ALNUM = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 _MARK = b"-_.!~*'()"
 _UNRESERVED = _ALNUM + _MARK
-_USER_UNRESERVED = b"&=+$,;?/"
-_USER_CHARS = _UNRESERVED + _USER_UNRESERVED
+_USER_CHARS = _UNRESERVED + b"&=+$,;?/"
 _PASSWORD_CHARS = _UNRESERVED + b"&=+$,"
 _PARAM_CHARS = _UNRESERVED + b"[]/:&+$"
 _HEADER_CHARS = _UNRESERVED + b"[]/?:+$"
 
 
-def _cls(chars: bytes, escapes: bool = True) -> bytes:
-    return b"[" + re.escape(chars + (b"%" if escapes else b"")) + b"]"
+def _sip_grammar(escapes: bool) -> dict[str, bytes]:
+    """Regex pieces for sip/sips URIs, with or without %HH escapes.
+
+    Two variants because the hot path (no '%', no IPv6) then needs no
+    check after the match; the full variant validates escapes itself.
+    Unnamed groups only: fewer groups are measurably faster to extract.
+    """
+
+    def run(chars: bytes, least: bytes) -> bytes:
+        cls = b"[" + re.escape(chars) + b"]"
+        if escapes:
+            return b"(?:" + cls + rb"|%[0-9A-Fa-f]{2})" + least + b"+"
+        return cls + least + b"+"
+
+    g = {}
+    g["userinfo"] = (
+        b"(" + run(_USER_CHARS, b"+") + b")(?::(" + run(_PASSWORD_CHARS, b"*") + b"))?@"
+    )
+    # Lenient hostname: alphanumeric/'-' labels, as real gear sends "1host".
+    hostname = rb"[A-Za-z0-9\-]++(?:\.[A-Za-z0-9\-]++)*+\.?"
+    ipv6ref = rb"\[[0-9A-Fa-f:.]++\]"
+    g["host"] = b"(" + hostname + (b"|" + ipv6ref if escapes else b"") + b")"
+    g["param"] = run(_PARAM_CHARS, b"+") + b"(?:=" + run(_PARAM_CHARS, b"*") + b")?"
+    header = run(_HEADER_CHARS, b"+") + b"=" + run(_HEADER_CHARS, b"*")
+    g["headers"] = header + b"(?:&" + header + b")*+"
+    # groups: scheme, user, password, host, port, params (no ';'), headers
+    g["uri"] = (
+        b"([sS][iI][pP][sS]?):(?:" + g["userinfo"] + b")?" + g["host"]
+        + rb"(?::([0-9]{1,5}))?(?:;(" + g["param"] + b"(?:;" + g["param"] + b")*+))?"
+        + rb"(?:\?(" + g["headers"] + b"))?"
+    )
+    return g
 
 
-_USER = _cls(_USER_CHARS)
-_PASSWORD = _cls(_PASSWORD_CHARS)
-_PCHAR = _cls(_PARAM_CHARS)
-_HCHAR = _cls(_HEADER_CHARS)
-
-# Pieces of the sip/sips grammar.  The one-shot regex is built from them;
-# _sip_error() matches them one by one to say what went wrong.  Unnamed
-# groups only: fewer groups are measurably faster to extract.
-_USERINFO_P = rb"(" + _USER + rb"++)(?::(" + _PASSWORD + rb"*+))?@"
-# Lenient hostname: alphanumeric/'-' labels, as real gear sends "1host".
-_HOSTNAME_P = rb"[A-Za-z0-9\-]++(?:\.[A-Za-z0-9\-]++)*+\.?"
-_IPV6REF_P = rb"\[[0-9A-Fa-f:.]++\]"
-_HOST_P = rb"(" + _HOSTNAME_P + rb"|" + _IPV6REF_P + rb")"
-_PARAM_P = _PCHAR + rb"++(?:=" + _PCHAR + rb"*+)?"
-_HEADER_P = _HCHAR + rb"++=" + _HCHAR + rb"*+"
-_HEADERS_P = _HEADER_P + rb"(?:&" + _HEADER_P + rb")*+"
-
-# groups: scheme, user, password, host, port, params (no ';'), headers
-_SIP_RE = re.compile(
-    rb"([sS][iI][pP][sS]?):(?:" + _USERINFO_P + rb")?" + _HOST_P
-    + rb"(?::([0-9]{1,5}))?(?:;(" + _PARAM_P + rb"(?:;" + _PARAM_P + rb")*+))?"
-    + rb"(?:\?(" + _HEADERS_P + rb"))?"
-)
-_USERINFO_RE = re.compile(_USERINFO_P)
-_HOST_RE = re.compile(_HOST_P)
+_FAST = _sip_grammar(escapes=False)
+_FULL = _sip_grammar(escapes=True)
+_SIP_FAST_RE = re.compile(_FAST["uri"])
+_SIP_RE = re.compile(_FULL["uri"])
+# The full grammar piece by piece, for _sip_error() to say what went wrong.
+_USERINFO_RE = re.compile(_FULL["userinfo"])
+_HOST_RE = re.compile(_FULL["host"])
 _PORT_RE = re.compile(rb"[0-9]++")
-_PARAM_RE = re.compile(rb";" + _PARAM_P)
-_HEADERS_RE = re.compile(rb"\?" + _HEADERS_P)
+_PARAM_RE = re.compile(b";" + _FULL["param"])
+_HEADERS_RE = re.compile(rb"\?" + _FULL["headers"])
 
 _SCHEME_RE = re.compile(rb"[A-Za-z][A-Za-z0-9+.\-]*+:")
 _BAD_ESCAPE_RE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
@@ -83,11 +92,11 @@ _OPAQUE_ILLEGAL_RE = re.compile(rb"[\x00-\x20\x7f]")
 
 # RFC 3966: global numbers start with '+' and need one digit, local ones
 # are hex digits, '*' and '#'; both may carry visual separators.
-_TEL_P = _cls(_PARAM_CHARS)
+_TEL_PCHAR = rb"(?:[" + re.escape(_PARAM_CHARS) + rb"]|%[0-9A-Fa-f]{2})"
 _TEL_RE = re.compile(
     rb"(?P<number>\+(?=[0-9().\-]*[0-9])[0-9().\-]++"
     rb"|(?=[0-9A-Fa-f*#().\-]*[0-9A-Fa-f*#])[0-9A-Fa-f*#().\-]++)"
-    rb"(?P<params>(?:;[A-Za-z0-9\-]++(?:=" + _TEL_P + rb"*+)?)*+)"
+    rb"(?P<params>(?:;[A-Za-z0-9\-]++(?:=" + _TEL_PCHAR + rb"*+)?)*+)"
 )
 _TEL_VISUAL = b"-.()"
 
@@ -98,6 +107,9 @@ for _s in ("sip", "sips"):
         _spelled = "".join(c.upper() if _i >> k & 1 else c for k, c in enumerate(_s))
         _SIP_SCHEMES[_spelled.encode()] = _s
 del _s, _i, _spelled
+
+# int() costs more than a dict hit; these cover nearly all real traffic.
+_COMMON_PORTS = {b"%d" % p: p for p in (*range(5060, 5071), 5080, 5090, 80, 443, 8080)}
 
 # Params that, when present in only one URI, make the URIs differ (19.1.4).
 _MUST_MATCH_PARAMS = (b"user", b"ttl", b"method", b"maddr", b"transport")
@@ -394,30 +406,34 @@ def parse_uri(data: bytes) -> URI:
             data = bytes(data)
         else:
             raise TypeError("parse_uri() wants bytes, not %s" % type(data).__name__)
-    m = _SIP_RE.fullmatch(data)
-    if m is not None:
-        scheme, user, password, host, port, params, headers = m.groups()
-        if port is not None:
-            port = int(port)  # the regex allows at most 5 digits
-            if port > 65535:
-                raise ParseError("port out of range in URI")
+    m = _SIP_FAST_RE.fullmatch(data)
+    if m is None:
+        m = _SIP_RE.fullmatch(data)
+        if m is None:
+            return _parse_slow(data)
+        host = m.group(4)
         if host[0] == 0x5B:  # '['
             _check_ipv6(host)
-        if 0x25 in data:  # '%'
-            _check_escapes(data)
-        u = _new_uri(URI)
-        u.raw = data
-        u.scheme = _SIP_SCHEMES[scheme]
-        u.user = user
-        u.password = password
-        u.host = host
-        u.port = port
-        u.params = params or b""
-        u.headers = headers or b""
-        u.opaque = b""
-        u._plist = None
-        return u
-    return _parse_slow(data)
+    scheme, user, password, host, port, params, headers = m.groups()
+    if port is not None:
+        p = _COMMON_PORTS.get(port)
+        if p is None:
+            p = int(port)  # the regex allows at most 5 digits
+            if p > 65535:
+                raise ParseError("port out of range in URI")
+        port = p
+    u = _new_uri(URI)
+    u.raw = data
+    u.scheme = _SIP_SCHEMES[scheme]
+    u.user = user
+    u.password = password
+    u.host = host
+    u.port = port
+    u.params = params or b""
+    u.headers = headers or b""
+    u.opaque = b""
+    u._plist = None
+    return u
 
 
 def _check_ipv6(host: bytes) -> None:
@@ -425,12 +441,6 @@ def _check_ipv6(host: bytes) -> None:
         ipaddress.IPv6Address(host[1:-1].decode("ascii"))
     except ValueError:
         raise ParseError("invalid IPv6 reference in URI") from None
-
-
-def _check_escapes(data: bytes) -> None:
-    bad = _BAD_ESCAPE_RE.search(data)
-    if bad is not None:
-        raise ParseError("invalid %%-escape at offset %d in URI" % bad.start())
 
 
 def _parse_slow(data: bytes) -> URI:
@@ -447,8 +457,6 @@ def _parse_slow(data: bytes) -> URI:
         t = _TEL_RE.fullmatch(rest)
         if t is None:
             raise ParseError("malformed tel URI")
-        if 0x25 in rest:
-            _check_escapes(data)
         return URI(data, "tel", user=t.group("number"), params=t.group("params")[1:])
     if not rest:
         raise ParseError("empty absolute URI after scheme")

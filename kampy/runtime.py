@@ -1,0 +1,170 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The per-process runtime: compiled routes, sockets, $var, transport, APIs.
+
+One Runtime exists in each process.  In the daemon it is built by the
+supervisor before the fork and inherited by every child; in tests it is built
+in-process with a transport that records what would have been sent.
+"""
+
+import logging
+import os
+import random
+import time
+
+from .script.context import Context, ScriptExit, Socket
+from .module import REQUEST_ROUTE, CORE_REPLY_ROUTE
+
+log = logging.getLogger("kampy")
+
+# Kamailio's levels: debug=N in the config
+L_ALERT, L_BUG, L_CRIT, L_ERR, L_WARN, L_NOTICE, L_INFO, L_DBG = -5, -4, -3, -1, 0, 1, 2, 3
+LEVEL_NAMES = {
+    "L_ALERT": L_ALERT, "L_BUG": L_BUG, "L_CRIT": L_CRIT, "L_ERR": L_ERR,
+    "L_WARN": L_WARN, "L_NOTICE": L_NOTICE, "L_INFO": L_INFO, "L_DBG": L_DBG,
+}
+LEVEL_LABEL = {L_ALERT: "ALERT", L_BUG: "BUG", L_CRIT: "CRITICAL", L_ERR: "ERROR",
+               L_WARN: "WARNING", L_NOTICE: "NOTICE", L_INFO: "INFO", L_DBG: "DEBUG"}
+_PY_LEVEL = {L_ALERT: logging.CRITICAL, L_BUG: logging.CRITICAL, L_CRIT: logging.CRITICAL,
+             L_ERR: logging.ERROR, L_WARN: logging.WARNING, L_NOTICE: logging.WARNING,
+             L_INFO: logging.INFO, L_DBG: logging.DEBUG}
+
+
+class Shv:
+    """$shv storage.  The daemon swaps in a shared-memory backed one."""
+
+    def __init__(self):
+        self.d = {}
+
+    def get(self, name):
+        return self.d.get(name)
+
+    def set(self, name, value):
+        if value is None:
+            self.d.pop(name, None)
+        else:
+            self.d[name] = value
+
+
+class RecordingTransport:
+    """A transport for in-process runs: keeps what would go on the wire."""
+
+    def __init__(self):
+        self.sent = []   # (socket, ip, port, bytes)
+
+    def send(self, sock, ip, port, data: bytes):
+        self.sent.append((sock, ip, port, data))
+        return True
+
+
+class Runtime:
+    """Process-wide state shared by every script run in this process."""
+
+    def __init__(self, script, transport=None):
+        self.script = script                    # kampy.script.compiler.Script
+        self.params = script.core_params        # core parameters, resolved
+        self.sockets = script.sockets           # list[Socket]
+        self.defines = script.defines
+        self.modules = script.modules           # name -> Module
+        self.transport = transport or RecordingTransport()
+        self.vars = {}                          # $var: per process, kept across messages
+        self.shv = Shv()
+        self.start_time = int(time.time())
+        self.rank = 0                           # process rank (0 = main / in-process)
+        self.pid = os.getpid()
+        self.debug = int(self.params.get("debug", L_WARN))
+        self.random = random.Random()
+        self._apis = {}
+        self._myself = None
+        self.counters = {}                      # "group:name" -> int (per process)
+
+    # --- modules -------------------------------------------------------------------
+    def api(self, name):
+        """The API object a module exports to others (declared dependency)."""
+        a = self._apis.get(name)
+        if a is None:
+            mod = self.modules.get(name)
+            if mod is None or mod.api is None:
+                raise KeyError("module %s exports no API" % name)
+            a = self._apis[name] = mod.api(self)
+        return a
+
+    def count(self, key, n=1):
+        self.counters[key] = self.counters.get(key, 0) + n
+
+    # --- logging -------------------------------------------------------------------
+    def log(self, level: int, text: str, facility: str = "<core>"):
+        if level > self.debug:
+            return
+        log.log(_PY_LEVEL.get(level, logging.INFO), " %d(%d) %s: %s: %s",
+                self.rank, self.pid, LEVEL_LABEL.get(level, "INFO"), facility, text)
+
+    # --- addresses -----------------------------------------------------------------
+    def is_myself(self, host, port=None) -> bool:
+        """`uri == myself`: host (and port, if given) is one of ours."""
+        if self._myself is None:
+            names = set()
+            ports = set()
+            for s in self.sockets:
+                names.add(s.ip.lower())
+                ports.add(s.port)
+                if s.advertise_host:
+                    names.add(s.advertise_host.lower())
+                    ports.add(s.advertise_port or s.port)
+            for a in self.script.aliases:
+                names.add(a[0].lower())
+                if a[1]:
+                    ports.add(a[1])
+            self._myself = (names, ports)
+        names, ports = self._myself
+        if isinstance(host, bytes):
+            host = host.decode("latin-1")
+        host = host.lower()
+        if host.startswith("["):
+            host = host[1:-1]
+        if host not in names:
+            return False
+        return port is None or port in ports or (not ports and port == 5060)
+
+    def default_socket(self):
+        return self.sockets[0] if self.sockets else Socket("udp", "127.0.0.1", 5060)
+
+    # --- sending -------------------------------------------------------------------
+    def send(self, sock, ip, port, data: bytes) -> bool:
+        return self.transport.send(sock or self.default_socket(), ip, port, data)
+
+    def reply_destination(self, ctx):
+        """Where a reply to ctx.msg goes: RFC 3261 §18.2.2 and RFC 3581."""
+        via = ctx.msg.via
+        if via is None:
+            return ctx.src_ip, ctx.src_port
+        if via.rport is not None or ctx.force_rport:
+            return ctx.src_ip, ctx.src_port
+        if via.maddr:
+            host = via.maddr.decode("latin-1")
+        elif via.received:
+            host = via.received.decode("latin-1")
+        else:
+            host = ctx.src_ip
+        return host, via.port or 5060
+
+    # --- running routes --------------------------------------------------------------
+    def new_context(self, msg, src_ip="127.0.0.1", src_port=5060, proto="udp",
+                    rcv=None, route_type=REQUEST_ROUTE) -> Context:
+        return Context(self, msg, src_ip, src_port, proto, rcv or self.default_socket(),
+                       route_type)
+
+    def run_route(self, route, ctx) -> int:
+        """Run a compiled route (request, failure, ...) to its end or an exit."""
+        try:
+            rc = route(ctx)
+        except ScriptExit:
+            rc = 0
+        return 1 if rc is None else rc
+
+    def run_request(self, ctx) -> int:
+        return self.run_route(self.script.request_route, ctx)
+
+    def run_reply(self, ctx) -> int:
+        ctx.route_type = CORE_REPLY_ROUTE
+        r = self.script.reply_route
+        return self.run_route(r, ctx) if r is not None else 1
