@@ -235,7 +235,7 @@ class Compiler:
             self.route_calls[self.cur_key] = set()
             self.emit(0, "def %s(ctx):" % fnames[self.cur_key], r.pos)
             self.block(r.body, 1, loop=False)
-            self.emit(1, "return ctx.rc")
+            self.emit(1, "return 1")
             self.lines.append("")
         self.check_route_types()
         src = "\n".join(self.lines + self.helpers) + "\n"
@@ -386,6 +386,9 @@ class Compiler:
         v = st.value
         if isinstance(v, A.PVRef) and v.spec.name == "null" and not v.spec.transforms:
             self.emit(ind, "%s(ctx, None)" % name, st.pos)
+            return
+        if getattr(pv, "null_only", False):
+            self.err(st.value.pos, "only $null can be assigned to %s" % (st.target.text or st.target.name))
             return
         src, _k = self.expr(v)
         self.emit(ind, "%s(ctx, %s)" % (name, src), st.pos)

@@ -361,7 +361,8 @@ class _Lexer:
                 self.err(pos, "cannot find included file '%s'" % path)
             return
         except (OSError, ValueError) as e:
-            self.err(pos, "cannot read included file '%s': %s" % (path, getattr(e, "strerror", None) or e))
+            why = getattr(e, "strerror", None) or e
+            self.err(pos, "cannot read included file '%s': %s" % (path, why))
             return
         self.stack.append(real)
         try:
@@ -483,7 +484,7 @@ class _Lexer:
                 except ConfigError as ex:
                     self.errors.append(ex)
                     m = _WORD_RE.match(text, i + 1)
-                    i = m.end() if m else i + 1
+                    i = m.end() if m else i + (2 if text.startswith("$$", i) else 1)
                     space = False
                     continue
                 if fixed is not None:
@@ -531,7 +532,8 @@ def _merge_strings(tokens):
     for t in tokens:
         if t.kind == "STR" and out and out[-1].kind == "STR":
             p = out[-1]
-            out[-1] = Token("STR", p.value + t.value, p.pos, p.quote, p.text + " " + t.text, p.space)
+            out[-1] = Token("STR", p.value + t.value, p.pos, p.quote,
+                            p.text + " " + t.text, p.space)
         else:
             out.append(t)
     return out

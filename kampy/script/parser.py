@@ -56,7 +56,6 @@ class _Parser:
         self.errors = errors
         self.nest = 0
         self.routes = {}
-        self.reported = set()
 
     # -- token helpers -------------------------------------------------------------
 
@@ -320,11 +319,9 @@ class _Parser:
         return body
 
     def missing_brace(self, open_):
-        if self.i not in self.reported:
-            self.reported.add(self.i)
-            t = self.peek()
-            self.errors.append(ConfigError(t.pos, "missing '}' before %s (block opened at %s)"
-                                           % (_describe(t), open_.pos)))
+        t = self.peek()
+        self.errors.append(ConfigError(t.pos, "missing '}' before %s (block opened at %s)"
+                                       % (_describe(t), open_.pos)))
 
     def stmt_list(self, stop_words):
         stmts = []
@@ -473,7 +470,8 @@ class _Parser:
                     label = self.case_label()
                 except ConfigError as e:
                     self.errors.append(e)
-                    self.sync_case()
+                    if self.sync_case():
+                        self.stmt_list(("case", "default"))   # still check the body
                     continue
                 if label.value is None:
                     if seen_default is not None:
@@ -508,15 +506,16 @@ class _Parser:
         return Case(value, [], t.pos)
 
     def sync_case(self):
+        """Skip a broken case label; True when its `:` was found."""
         self.next()
         while True:
             t = self.peek()
             if t.kind == "EOF" or self.at_block_breaker() or self.at_op("}") \
                     or self.at_id("case") or self.at_id("default"):
-                return
+                return False
             if self.at_op(":"):
                 self.next()
-                return
+                return True
             self.next()
 
     # -- expressions ---------------------------------------------------------------

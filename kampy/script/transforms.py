@@ -22,7 +22,6 @@ import re
 import time
 
 from kampy.sip.errors import ParseError
-from kampy.sip.headers import parse_name_addr
 from kampy.sip.uri import parse_uri
 
 from .ast import ConfigError
@@ -416,8 +415,14 @@ def _s_substr(args, pos, name):
 _SELECT_ESCAPES = {"\\\\": "\\", "\\n": "\n", "\\r": "\r", "\\t": "\t"}
 
 
-@_transform("s.select", nmin=2)
+@_transform("s.select", nmin=2, nmax=3)
 def _s_select(args, pos, name):
+    """Kamailio takes the one character after the second comma, so the
+    cookbook's `{s.select,1,,}` arrives split as ["1", "", ""]: a comma."""
+    if len(args) == 3:
+        if args[1:] != ["", ""]:
+            raise ConfigError(pos, "transformation {s.select} takes 2 arguments, got 3")
+        args = [args[0], ","]
     get_idx = _int_arg(args[0], pos, name, "index")
     sep = args[1]
     if isinstance(sep, str) and len(sep) == 2:
@@ -921,23 +926,52 @@ _transform("nameaddr.uri")(_nameaddr_builder(1))
 _transform("nameaddr.len")(_nameaddr_builder(2))
 
 
+_QUOTED_RE = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+
+
 @functools.lru_cache(maxsize=256)
 def _tobody_of(text):
     """display, uri, tag, user, host, params of a To/From body; None when the
-    body or its URI does not parse (Kamailio needs both)."""
-    try:
-        na = parse_name_addr(s2b(text))
-        tag = na.param(b"tag")
-    except (ParseError, ValueError):
-        return None
-    u = _uri_from_bytes(na.uri_raw)
+    body or its URI does not parse (Kamailio needs both).
+
+    Split here in linear time rather than with headers.parse_name_addr,
+    whose display-name regex backtracks exponentially on `xxx... <sip:a`.
+    Like Kamailio's parse_to, an unquoted display name may hold any text.
+    """
+    lt = _find_unquoted(text, "<")
+    if lt >= 0:
+        gt = text.find(">", lt + 1)
+        if gt < 0:
+            return None
+        display = text[:lt].strip(_WS)
+        if display.startswith('"') and not _QUOTED_RE.fullmatch(display):
+            return None
+        if not display.startswith('"') and '"' in display:
+            return None
+        uri, rest = text[lt + 1:gt], text[gt + 1:]
+    else:
+        if '"' in text:
+            return None
+        body = text.lstrip(_WS)
+        end = next((i for i, c in enumerate(body) if c == ";" or c in _WS), len(body))
+        display, uri, rest = "", body[:end], body[end:]
+    rest = rest.lstrip(_WS)
+    tag, params = "", ""
+    if rest:
+        if rest[0] != ";":
+            return None
+        params = rest[1:].lstrip(_WS)
+        plist = _split_params(params.rstrip(_WS), ";")
+        if plist is None:
+            return None
+        tag = _find_param(plist, "tag") or ""
+    u = _uri_from_bytes(s2b(uri))
     if u is None:
         return None
-    params = b2s(na.params[1:].lstrip(b" \t")) if na.params else ""
     return {
-        "tobody.display": b2s(na.display or b""),
-        "tobody.uri": b2s(na.uri_raw),
-        "tobody.tag": b2s(tag or b""),
+        "tobody.display": display,
+        "tobody.uri": uri,
+        "tobody.tag": tag,
         "tobody.user": u.user,
         "tobody.host": u.host,
         "tobody.params": params,

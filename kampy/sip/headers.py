@@ -69,7 +69,7 @@ def header_key(name) -> str:
     key = _KEY_CACHE.get(name)
     if key is not None:
         return key
-    raw = name.encode("latin-1") if isinstance(name, str) else bytes(name)
+    raw = name.encode("utf-8", "surrogateescape") if isinstance(name, str) else bytes(name)
     m = _NAME_RE.fullmatch(raw)
     if m is None:
         raise ParseError("bad header name %r" % raw[:40])
@@ -220,7 +220,7 @@ _VIA_FAST = re.compile(
 )
 _VIA_SLOW = re.compile(
     rb"[ \t]*(" + _TOKEN + rb")[ \t]*/[ \t]*(" + _TOKEN + rb")[ \t]*/[ \t]*(" + _TOKEN + rb")"
-    rb"[ \t]+([A-Za-z0-9\-.]+|\[[0-9A-Fa-f:.]+\])(?:[ \t]*:[ \t]*([0-9]+))?[ \t]*((?:;.*)?)",
+    rb"[ \t]+([A-Za-z0-9\-.]+|\[[0-9A-Fa-f:.]+\])(?:[ \t]*:[ \t]*([0-9]{1,10}))?[ \t]*((?:;.*)?)",
     re.S,
 )
 
@@ -257,7 +257,7 @@ class Via(_Params):
     @property
     def ttl(self):
         v = self.param(b"ttl")
-        return int(v) if v else None
+        return parse_uint(v, 255, "Via ttl") if v else None
 
     @property
     def sent_by(self) -> bytes:
@@ -298,9 +298,10 @@ def parse_via(value: bytes) -> list:
 
 # name-addr = [ display-name ] LAQUOT addr-spec RAQUOT
 # display-name = *(token LWS) / quoted-string
+# possessive quantifiers: a display name without '<' after it must fail fast
 _NA_RE = re.compile(
-    rb'[ \t]*(?:("(?:[^"\\]|\\.)*")[ \t]*|((?:[A-Za-z0-9\-.!%*_+`\'~]+[ \t]*)*))'
-    rb'<([^<>]*)>((?:[ \t]*;.*)?)[ \t]*',
+    rb'[ \t]*+(?:("(?:[^"\\]|\\.)*+")[ \t]*+|((?:[A-Za-z0-9\-.!%*_+`\'~]++[ \t]*+)*+))'
+    rb'<([^<>]*+)>((?:[ \t]*;.*)?)[ \t]*',
     re.S,
 )
 # an addr-spec holding ',', ';' or '?' must be enclosed in <> (RFC 3261 §20.10)
@@ -401,7 +402,7 @@ def parse_contacts(value: bytes):
 
 # --- scalar values -------------------------------------------------------------------
 
-_DIGITS = re.compile(rb"[ \t]*([0-9]+)[ \t]*")
+_DIGITS = re.compile(rb"[ \t]*([0-9]{1,20})[ \t]*")
 
 
 def parse_uint(v: bytes, limit: int, what: str) -> int:
@@ -483,7 +484,7 @@ class RetryAfter(_Params):
 
 
 # Retry-After = delta-seconds [ comment ] *( SEMI retry-param )
-_RA_RE = re.compile(rb"[ \t]*([0-9]+)[ \t]*(\((?:[^()\\]|\\.)*\))?[ \t]*((?:;.*)?)", re.S)
+_RA_RE = re.compile(rb"[ \t]*([0-9]{1,20})[ \t]*(\((?:[^()\\]|\\.)*\))?[ \t]*((?:;.*)?)", re.S)
 
 
 def parse_retry_after(v: bytes) -> RetryAfter:

@@ -26,7 +26,7 @@ from .headers import (
 from .uri import parse_uri
 
 _TOKEN_RE = re.compile(rb"[A-Za-z0-9\-.!%*_+`'~]+")
-_UNFOLD_RE = re.compile(rb"[ \t]*\r?\n[ \t]+")
+_UNFOLD_RE = re.compile(rb"\r?\n[ \t]+")  # linear: anchored on the line end
 _MISS = object()
 KEEP = object()  # "leave this part as it is" for set_name_addr()
 
@@ -203,7 +203,12 @@ class Message:
 
     @property
     def transaction_method(self) -> str:
-        return self.method if self.is_request else self.cseq.method
+        if self.is_request:
+            return self.method
+        cseq = self.cseq
+        if cseq is None:
+            raise ParseError("missing CSeq")
+        return cseq.method
 
     def __len__(self):
         return self._bend
@@ -337,9 +342,9 @@ class Message:
         e = self._ed()
         e.body = body
         if content_type is not None:
-            self.remove_header("content-type")
-            if body:
-                self.add_header("Content-Type", content_type)
+            if isinstance(content_type, str):
+                content_type = content_type.encode()
+            e.ctype = content_type
 
     def push_via(self, value):
         """Add our Via on top, before the first Via line."""
@@ -380,7 +385,9 @@ class Message:
         repl = e.repl
         ins = e.ins
         lines = self._lines
-        cl_done = e.body is None
+        new_body = e.body is not None
+        cl_seen = False
+        keys = self._keys
         for i, line in enumerate(lines):
             extra = ins.get(i)
             if extra:
@@ -389,15 +396,24 @@ class Message:
                 line = repl[i]
                 if line is None:
                     continue
-            if not cl_done and self._keys[i] == "content-length" and i not in repl:
-                line = line[:line.index(b":") + 1] + b" %d" % len(body)
-                cl_done = True
+            elif new_body:
+                key = keys[i]
+                if key == "content-length":
+                    if cl_seen:
+                        continue   # one Content-Length for the new body
+                    line = line[:line.index(b":") + 1] + b" %d" % len(body)
+                    cl_seen = True
+                elif key == "content-type" and e.ctype is not None:
+                    continue
             parts.append(line)
         extra = ins.get(len(lines))
         if extra:
             parts.extend(extra)
-        if not cl_done:
-            parts.append(b"Content-Length: %d" % len(body))
+        if new_body:
+            if e.ctype and body:
+                parts.append(b"Content-Type: " + e.ctype)
+            if not cl_seen:
+                parts.append(b"Content-Length: %d" % len(body))
         parts.append(b"")
         return eol.join(parts) + eol + body
 
@@ -410,7 +426,7 @@ class Message:
 
 
 class _Edits:
-    __slots__ = ("repl", "ins", "body", "status", "ruri")
+    __slots__ = ("repl", "ins", "body", "status", "ruri", "ctype")
 
     def __init__(self):
         self.repl = {}
@@ -418,6 +434,7 @@ class _Edits:
         self.body = None
         self.status = None
         self.ruri = False
+        self.ctype = None     # a new Content-Type with the new body (b"" removes it)
 
     def any(self):
         return bool(self.repl or self.ins or self.ruri or self.body is not None
@@ -521,7 +538,7 @@ def parse(data) -> Message:
     lines = head.split(eol) if head else []
     kc = _KEY_CACHE
     keys = [kc.get(line.partition(b":")[0]) for line in lines]
-    if None in keys:
+    if None in keys or len(lines) > head.count(b":"):
         # a name not seen before, a continuation line or garbage: go slowly
         if any(line[:1] in (b" ", b"\t") for line in lines):
             lines = _split_folded(head, eol)

@@ -44,11 +44,12 @@ def _sip_grammar(escapes: bool) -> dict[str, bytes]:
     Unnamed groups only: fewer groups are measurably faster to extract.
     """
 
-    def run(chars: bytes, least: bytes) -> bytes:
+    def run(chars: bytes, quant: bytes) -> bytes:
+        # Possessive: each run ends at a delimiter, so backtracking is waste.
         cls = b"[" + re.escape(chars) + b"]"
         if escapes:
-            return b"(?:" + cls + rb"|%[0-9A-Fa-f]{2})" + least + b"+"
-        return cls + least + b"+"
+            return b"(?:" + cls + rb"|%[0-9A-Fa-f]{2})" + quant + b"+"
+        return cls + quant + b"+"
 
     g = {}
     g["userinfo"] = (
@@ -277,7 +278,7 @@ class URI:
     def param(self, name) -> bytes | None:
         if not self.params:
             return None
-        key = name.lower().encode("latin-1") if isinstance(name, str) else bytes(name).lower()
+        key = name.lower().encode() if isinstance(name, str) else bytes(name).lower()
         for n, v in self.param_list():
             if n.lower() == key:
                 return b"" if v is None else v
@@ -372,11 +373,6 @@ class URI:
             return NotImplemented
         return uri_equal(self, other)
 
-    def __ne__(self, other):
-        if not isinstance(other, URI):
-            return NotImplemented
-        return not uri_equal(self, other)
-
     def __hash__(self):
         scheme = self.scheme
         if scheme in ("sip", "sips"):
@@ -470,10 +466,7 @@ def _sip_error(data: bytes, pos: int) -> str:
     """Say why a sip/sips URI failed the full regex (which stays authoritative)."""
     bad = _SIP_ILLEGAL_RE.search(data, pos)
     if bad is not None:
-        return "illegal character %r at offset %d in SIP URI" % (
-            chr(data[bad.start()]),
-            bad.start(),
-        )
+        return "illegal character %r at offset %d in SIP URI" % (bad.group(), bad.start())
     bad = _BAD_ESCAPE_RE.search(data, pos)
     if bad is not None:
         return "invalid %%-escape at offset %d in SIP URI" % bad.start()
@@ -511,7 +504,7 @@ def _sip_error(data: bytes, pos: int) -> str:
             return "malformed URI headers at offset %d" % pos
         pos = p.end()
     if pos < end:
-        return "unexpected %r at offset %d in SIP URI" % (chr(data[pos]), pos)
+        return "unexpected %r at offset %d in SIP URI" % (data[pos : pos + 1], pos)
     return "malformed SIP URI"
 
 

@@ -1,0 +1,35 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Grandstream GXP2170 REGISTER with RFC 2069 style Digest (no qop), letter-coded Call-ID.
+"""
+
+expect = {
+    'request': True,
+    'method': 'REGISTER',
+    'ruri': b'sip:sip.example.net',
+    'via_branch': b'z9hG4bK1315416587',
+    'via_count': 1,
+    'via_rport': b'',
+    'from_uri': b'sip:3003@sip.example.net',
+    'from_tag': b'1097438549',
+    'from_display': '',
+    'to_uri': b'sip:3003@sip.example.net',
+    'to_tag': None,
+    'call_id': b'1618357802-5060-3@BA.G.C.DDD',
+    'cseq': (2037, 'REGISTER'),
+    'contacts': [b'sip:3003@192.0.2.103:5060;transport=udp'],
+    'contact_params': [{'reg-id': b'1'}],
+    'authorization': {'scheme': 'Digest',
+                      'username': '3003',
+                      'realm': 'sip.example.net',
+                      'nonce': '5f8a3c1e:7b2d9e04a6c1',
+                      'uri': 'sip:sip.example.net',
+                      'algorithm': 'MD5',
+                      'qop': None,
+                      'nc': None,
+                      'cnonce': None},
+    'supported': ['path'],
+    'max_forwards': 70,
+    'expires': 3600,
+    'body_len': 0,
+    'headers': {'User-Agent': b'Grandstream GXP2170 1.0.11.23'},
+}
