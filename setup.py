@@ -16,7 +16,7 @@ setup(
     package_dir={"kampy.modules": "modules"},
     package_data={"kampy.modules": ["*/README.md", "*/*.sql"]},
     install_requires=["msgpack>=1.0", "psycopg[binary]>=3.1", "setproctitle>=1.3"],
-    extras_require={"test": ["pytest>=7", "hypothesis>=6"]},
+    extras_require={"test": ["pytest>=7", "hypothesis>=6", "wheel", "setuptools>=61"]},
     entry_points={"console_scripts": [
         "kampy=kampy.cli:main",
         "kampyctl=kampy.ctl:main",

@@ -77,6 +77,12 @@ class Runtime:
         self._myself = None
         self.counters = {}                      # "group:name" -> int (per process)
 
+    def init_modules(self):
+        """Run every module's mod_init (in the supervisor, before the fork)."""
+        for mod in self.modules.values():
+            if mod.mod_init is not None:
+                mod.mod_init(self)
+
     # --- modules -------------------------------------------------------------------
     def api(self, name):
         """The API object a module exports to others (declared dependency)."""
@@ -110,6 +116,9 @@ class Runtime:
                 if s.advertise_host:
                     names.add(s.advertise_host.lower())
                     ports.add(s.advertise_port or s.port)
+            if not self.sockets:
+                names.update(("127.0.0.1", "localhost"))
+                ports.add(5060)
             for a in self.script.aliases:
                 names.add(a[0].lower())
                 if a[1]:

@@ -44,8 +44,8 @@ def setbflag(ctx, flag: Flag) -> int:
     return 1
 
 
-def setbflag2(ctx, branch: IntV, flag: Flag) -> int:
-    """setbflag(branch, flag)"""
+def setbflag2(ctx, flag: Flag, branch: IntV) -> int:
+    """setbflag(flag, branch)"""
     if branch == 0:
         return setbflag(ctx, flag)
     if 0 < branch <= len(ctx.branches):
@@ -60,8 +60,8 @@ def resetbflag(ctx, flag: Flag) -> int:
     return 1
 
 
-def resetbflag2(ctx, branch: IntV, flag: Flag) -> int:
-    """resetbflag(branch, flag)"""
+def resetbflag2(ctx, flag: Flag, branch: IntV) -> int:
+    """resetbflag(flag, branch)"""
     if branch == 0:
         return resetbflag(ctx, flag)
     if 0 < branch <= len(ctx.branches):
@@ -75,8 +75,8 @@ def isbflagset(ctx, flag: Flag) -> int:
     return 1 if ctx.bflags & (1 << flag) else -1
 
 
-def isbflagset2(ctx, branch: IntV, flag: Flag) -> int:
-    """isbflagset(branch, flag)"""
+def isbflagset2(ctx, flag: Flag, branch: IntV) -> int:
+    """isbflagset(flag, branch)"""
     if branch == 0:
         return isbflagset(ctx, flag)
     if 0 < branch <= len(ctx.branches):

@@ -392,7 +392,13 @@ class Message:
             extra = ins.get(i)
             if extra:
                 parts.extend(extra)
-            if i in repl:
+            if new_body and keys[i] == "content-length":
+                if cl_seen:
+                    continue   # one Content-Length for the new body
+                line = lines[i]
+                line = line[:line.index(b":") + 1] + b" %d" % len(body)
+                cl_seen = True
+            elif i in repl:
                 line = repl[i]
                 if line is None:
                     continue

@@ -53,6 +53,8 @@ def reply(ctx, code: int, reason: str, headers=(), body=b"", content_type=None) 
         rt.count("sl:failures")
         return -1
     extra = list(headers) + ctx.data.pop("reply_headers", [])
+    if not body and "reply_body" in ctx.data:
+        body, content_type = ctx.data.pop("reply_body")
     server = None
     if rt.params.get("server_signature", True):
         hdr = str(rt.params.get("server_header") or "Server: kampy")

@@ -301,3 +301,20 @@ def test_dump_compiled_source_has_config_lines():
     script = compile_text(HEAD + 'request_route {\n  xlog("hi");\n}\n', "t.cfg")
     assert "# t.cfg:8" in script.source
     assert "def _route_request_main(ctx):" in script.source
+
+
+def test_branch_flags_take_flag_then_branch():
+    rt, ctx, rc = run("""
+        append_branch("sip:x@example.com");
+        setbflag(3, 1); if (isbflagset(3, 1)) $var(a) = 1;
+        if (!isbflagset(3, 0)) $var(b) = 1;
+        resetbflag(3, 1); if (!isbflagset(3, 1)) $var(c) = 1;
+    """)
+    assert (rt.vars.get("a"), rt.vars.get("b"), rt.vars.get("c")) == (1, 1, 1)
+
+
+def test_reply_body_from_set_reply_body():
+    rt, ctx, rc = run('set_reply_body("busy now", "text/plain"); sl_send_reply("486", "Busy");',
+                      extra='loadmodule "textops.so"\n')
+    m = parse(rt.transport.sent[0][3])
+    assert m.status == 486 and m.body == b"busy now" and m.content_type.mime == "text/plain"

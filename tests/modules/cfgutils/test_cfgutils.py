@@ -26,9 +26,7 @@ INVITE = (
 def start(body, pre="", routes=""):
     rt = Runtime(compile_text('loadmodule "cfgutils"\n' + pre + routes
                               + "request_route {\n" + body + "\n}\n", "t.cfg"))
-    for mod in rt.modules.values():
-        if mod.mod_init is not None:
-            mod.mod_init(rt)
+    rt.init_modules()
     return rt
 
 

@@ -25,9 +25,7 @@ DECL = ('modparam("counters", "script_counter", "foo")\n'
 
 def start(body, pre=DECL):
     rt = Runtime(compile_text('loadmodule "counters"\n' + pre + "request_route {\n" + body + "\n}\n", "t.cfg"))
-    for mod in rt.modules.values():
-        if mod.mod_init is not None:
-            mod.mod_init(rt)
+    rt.init_modules()
     return rt
 
 

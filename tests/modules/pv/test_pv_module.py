@@ -22,9 +22,7 @@ INVITE = (
 def start(cfg):
     """Compile and run every mod_init, as the daemon does before forking."""
     rt = Runtime(compile_text(cfg, "t.cfg"))
-    for mod in rt.modules.values():
-        if mod.mod_init is not None:
-            mod.mod_init(rt)
+    rt.init_modules()
     return rt
 
 
