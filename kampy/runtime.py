@@ -45,6 +45,40 @@ class Shv:
             self.d[name] = value
 
 
+class LocalCounters:
+    """Counters of one process (in-process runs and before the fork).  The
+    daemon replaces them with shared-memory counters of the same names and
+    the same methods, summed over all processes."""
+
+    def __init__(self):
+        self.d = {}
+
+    def declare(self, name):
+        self.d.setdefault(name, 0)
+
+    def inc(self, name, n=1):
+        self.d[name] = self.d.get(name, 0) + n
+
+    def get(self, name):
+        return self.d[name]
+
+    def reset(self, name):
+        self.d[name] = 0
+
+    def names(self):
+        return list(self.d)
+
+    def get_all(self):
+        return dict(self.d)
+
+
+CORE_COUNTERS = (
+    "core:rcv_requests", "core:rcv_replies", "core:fwd_requests", "core:fwd_replies",
+    "core:drop_requests", "core:drop_replies", "core:err_requests", "core:err_replies",
+    "core:bad_URIs_rcvd", "core:unsupported_methods", "core:bad_msg_hdr",
+)
+
+
 class RecordingTransport:
     """A transport for in-process runs: keeps what would go on the wire."""
 
@@ -75,7 +109,12 @@ class Runtime:
         self.random = random.Random()
         self._apis = {}
         self._myself = None
-        self.counters = {}                      # "group:name" -> int (per process)
+        self.counters = LocalCounters()         # "group:name" -> int
+        for name in CORE_COUNTERS:
+            self.counters.declare(name)
+        for mod in self.modules.values():
+            for c in mod.counters:
+                self.counters.declare("%s:%s" % (c.group, c.name))
 
     def init_modules(self):
         """Run every module's mod_init (in the supervisor, before the fork)."""
@@ -95,7 +134,10 @@ class Runtime:
         return a
 
     def count(self, key, n=1):
-        self.counters[key] = self.counters.get(key, 0) + n
+        try:
+            self.counters.inc(key, n)
+        except KeyError:
+            self.log(-1, "counter %s was not declared" % key)
 
     # --- logging -------------------------------------------------------------------
     def log(self, level: int, text: str, facility: str = "<core>"):

@@ -68,7 +68,7 @@ def counter_fixup(fname):
 def mod_init(rt):
     """The declared counters exist (at 0) from the start."""
     for (g, n) in declared():
-        rt.counters.setdefault("%s:%s" % (g, n), 0)
+        rt.counters.declare("%s:%s" % (g, n))
 
 
 def cnt_inc(ctx, name: Str) -> int:
@@ -85,5 +85,5 @@ def cnt_add(ctx, name: Str, n: IntV) -> int:
 
 def cnt_reset(ctx, name: Str) -> int:
     """cnt_reset([group.]name)"""
-    ctx.rt.counters[key_of(name)] = 0
+    ctx.rt.counters.reset(key_of(name))
     return 1

@@ -14,11 +14,11 @@ on every run.  Known parser bugs are pinned at the end as strict xfails.
 
 import pathlib
 import re
-import sys
 import time
+from datetime import timedelta
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kampy.sip import KEEP, ParseError, header_key, parse
@@ -30,12 +30,12 @@ CORPUS = [p.read_bytes() for p in sorted((SIP_DIR / "messages").glob("*.sip"))]
 CORPUS += [p.read_bytes() for p in sorted((SIP_DIR / "rfc4475").glob("*.dat"))]
 
 
-def fast(n):
+def fast(n, deadline=None):
     return settings(
         max_examples=n,
         derandomize=True,
         database=None,
-        deadline=None,
+        deadline=deadline,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     )
 
@@ -110,45 +110,7 @@ def exercise(data: bytes):
     return m
 
 
-# A name-addr with a long run of token characters where a display name may
-# stand, not followed by a good <addr-spec>, makes parse_name_addr() take
-# exponential time (test_name_addr_regex_is_not_exponential below).  The
-# fuzzers skip such inputs, so they stay fast; the xfail pins the bug.
-_NA_KEYS = {"from", "to", "contact", "route", "record-route", "path", "refer-to",
-            "referred-by", "reply-to", "p-asserted-identity", "p-preferred-identity"}
-_LEAD_RUN = re.compile(rb"[ \t]*([A-Za-z0-9\-.!%*_+`'~ \t]*)")
-
-
-def redos_risk(data: bytes) -> bool:
-    """Over-approximation: does a name-addr header start an element with a long
-    run of token characters (folds, CR and LF counted as blanks)?"""
-    for eol in (b"\r\n", b"\n"):
-        logical = []
-        for line in data.split(eol):
-            if line[:1] in (b" ", b"\t") and logical:
-                logical[-1] += b" " + line
-            else:
-                logical.append(line)
-        for line in logical:
-            name, colon, value = line.partition(b":")
-            if not colon:
-                continue
-            try:
-                key = header_key(name)
-            except ParseError:
-                continue
-            if key not in _NA_KEYS:
-                continue
-            value = value.replace(b"\r", b" ").replace(b"\n", b" ")
-            for element in value.split(b","):
-                run = _LEAD_RUN.match(element).group(1)
-                if len(run.translate(None, b" \t")) > 14:
-                    return True
-    return False
-
-
 def check_robust(data: bytes):
-    assume(not redos_risk(data))
     exercise(data)
 
 
@@ -188,16 +150,13 @@ TEMPLATES = {
     b"Authorization": [b"Digest username=\"", b"Digest ", b"Basic "],
     b"WWW-Authenticate": [b"Digest realm=\"r\", nonce=\"", b"Digest realm="],
     b"Retry-After": [b"120 (", b"60;duration="],
+    # more digits than int() converts; a display-name-like run of token characters
+    b"*": [b"9" * 4400, b"a" * 24, b"Alice Bob Carol Dave Eve Frank "],
 }
 
 
-def _break_long_runs(v: bytes) -> bytes:
-    # keep display-name-like runs short (see redos_risk)
-    return re.sub(rb"([A-Za-z0-9\-.!%*_+`'~ \t]{12})", rb"\1/", v)
-
-
 sip_value = st.builds(
-    lambda t, v: _break_long_runs(t + v),
+    lambda t, v: t + v,
     st.sampled_from([b""] + [p for ps in TEMPLATES.values() for p in ps]),
     st.binary(max_size=50).map(lambda b: bytes(SIPISH[x % len(SIPISH)] for x in b)),
 )
@@ -224,7 +183,7 @@ def sip_shaped(draw):
     return b"\r\n".join(lines) + b"\r\n\r\n" + body
 
 
-@fast(300)
+@fast(300, deadline=timedelta(seconds=1))  # catches super-linear parsing too
 @given(sip_shaped())
 def test_sip_shaped_messages_raise_only_parse_error(data):
     check_robust(data)
@@ -292,7 +251,7 @@ def mutated(draw):
     return data
 
 
-@fast(500)
+@fast(400)
 @given(mutated())
 def test_mutated_corpus_raises_only_parse_error(data):
     check_robust(data)
@@ -300,8 +259,7 @@ def test_mutated_corpus_raises_only_parse_error(data):
 
 def test_corpus_itself_is_robust():
     for data in CORPUS:
-        if not redos_risk(data):
-            exercise(data)
+        exercise(data)
 
 
 # --- 2. round trip --------------------------------------------------------------------
@@ -311,7 +269,6 @@ NAME_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._"
 ADDED = "X-Kampy-Added-"
 
 token = st.text(TOKEN_CHARS, min_size=1, max_size=10).map(str.encode)
-# a display name stays short: see redos_risk
 display = st.one_of(
     st.lists(st.text("abcdefghXYZ012-.", min_size=1, max_size=5), min_size=1, max_size=2)
     .map(lambda ws: " ".join(ws).encode()),
@@ -426,7 +383,7 @@ def shown(m):
     return [(name, value) for _key, name, value in m.header_fields()]
 
 
-@fast(200)
+@fast(150)
 @given(generated_message())
 def test_generated_messages_round_trip(msg):
     raw, start, fields, body, _from = msg
@@ -527,7 +484,10 @@ def test_edits_show_after_reparse(data):
     assert m.serialize() == out
 
 
-# --- known bugs ---------------------------------------------------------------------------
+# --- bugs this suite found ----------------------------------------------------------------
+# Fixed in 9578167 ("SIP fixes: possessive name-addr regex, bounded digit runs,
+# linear unfolding, one Content-Length/Content-Type per new body"): kept as
+# regression tests.  Still open: strict xfails.
 
 BASE = (
     b"INVITE sip:bob@example.com SIP/2.0\r\n"
@@ -538,21 +498,16 @@ BASE = (
     b"CSeq: 1 INVITE\r\n"
 )
 
-INT_LIMIT = sys.get_int_max_str_digits() if hasattr(sys, "get_int_max_str_digits") else 0
-MANY = b"1" * (INT_LIMIT + 1)
-needs_int_limit = pytest.mark.skipif(INT_LIMIT == 0, reason="int() has no digit limit here")
+# more digits than int() converts by default (sys.get_int_max_str_digits(), 4300)
+MANY = b"1" * 5000
 
 
-@needs_int_limit
-@pytest.mark.xfail(strict=True, raises=ValueError,
-                   reason="Content-Length of more than sys.get_int_max_str_digits() (4300) digits: "
-                          "parse() raises the ValueError of int(), not ParseError")
 def test_huge_content_length_raises_parse_error():
+    """Was: ValueError from int() (integer string conversion limit) out of parse()."""
     with pytest.raises(ParseError):
         parse(BASE + b"Content-Length: " + MANY + b"\r\n\r\n")
 
 
-@needs_int_limit
 @pytest.mark.parametrize("line, read", [
     (b"Max-Forwards: %s", lambda m: m.max_forwards),
     (b"Expires: %s", lambda m: m.expires),
@@ -560,86 +515,93 @@ def test_huge_content_length_raises_parse_error():
     (b"Retry-After: %s", lambda m: m.parsed("Retry-After")),
     (b"Contact: <sip:a@192.0.2.1>;expires=%s", lambda m: m.contacts[0].expires),
     (b"Via: SIP/2.0/UDP 192.0.2.9 : %s;branch=z9hG4bK2", lambda m: m.vias),
-])
-@pytest.mark.xfail(strict=True, raises=ValueError,
-                   reason="parse_uint()/Via port call int() on an unbounded digit run: "
-                          "ValueError (int max str digits), not ParseError")
+], ids=["max-forwards", "expires", "min-expires", "retry-after", "contact-expires", "via-port"])
 def test_huge_numbers_raise_parse_error(line, read):
+    """Was: ValueError from int() in parse_uint() and the Via port."""
     m = parse(BASE + line % MANY + b"\r\n\r\n")
     with pytest.raises(ParseError):
         read(m)
+    with pytest.raises(ParseError):
+        m.validate()
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError,
-                   reason="Via.ttl is int(param) unchecked: ValueError, not ParseError")
-def test_via_ttl_not_a_number():
-    m = parse(BASE.replace(b";branch=", b";ttl=abc;branch=") + b"\r\n")
+@pytest.mark.parametrize("ttl", [b"abc", b"256", MANY])
+def test_via_ttl_not_a_number(ttl):
+    """Was: Via.ttl returned int(param) unchecked (ValueError on `ttl=abc`)."""
+    m = parse(BASE.replace(b";branch=", b";ttl=" + ttl + b";branch=") + b"\r\n")
     with pytest.raises(ParseError):
         m.via.ttl
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError,
-                   reason="transaction_method of a reply without CSeq: AttributeError on None")
 def test_transaction_method_of_reply_without_cseq():
+    """Was: AttributeError ('NoneType' object has no attribute 'method')."""
     m = parse(b"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\n\r\n")
     with pytest.raises(ParseError):
         m.transaction_method
 
 
+def test_set_body_with_duplicate_content_length():
+    """Was: only the first of two equal Content-Length lines followed the new
+    body, so the output had conflicting values and apply_changes() raised."""
+    m = parse(BASE + b"Content-Length: 0\r\nContent-Length: 0\r\n\r\n")
+    m.set_body(b"hello")
+    m.apply_changes()
+    assert m.body == b"hello"
+    assert m.headers("Content-Length") == [b"5"]
+
+
+def test_set_body_twice_with_content_type():
+    """Was: each set_body(..., content_type) added one more Content-Type line."""
+    m = parse(BASE + b"Content-Type: application/sdp\r\nContent-Length: 0\r\n\r\n")
+    m.set_body(b"a", "text/plain")
+    m.set_body(b"bb", "text/html")
+    m.apply_changes()
+    assert m.headers("Content-Type") == [b"text/html"]
+    assert m.body == b"bb"
+    m.validate()
+
+
+def _seconds(fn, *args):
+    """Best of three runs, so a busy CI machine does not make it look slow."""
+    best = None
+    for _ in range(3):
+        t = time.perf_counter()
+        try:
+            fn(*args)
+        except ParseError:
+            pass
+        t = time.perf_counter() - t
+        best = t if best is None else min(best, t)
+        if best < 0.01:
+            break
+    return best
+
+
+def test_name_addr_regex_is_not_exponential():
+    """Was: _NA_RE `((?:token+[ \\t]*)*)<` backtracked exponentially when a run
+    of token characters was not followed by a good <addr-spec> (ReDoS: 22
+    characters took 0.6 s and each further one doubled it)."""
+    assert _seconds(parse_name_addr, b"a" * 24 + b"@") < 0.25
+    m = parse(BASE.replace(b"<sip:alice@example.com>", b"alice" * 20 + b"@example.com")
+              + b"\r\n")
+    assert _seconds(lambda: m.from_) < 0.25
+
+
+def test_unfolding_is_not_quadratic():
+    """Was: _UNFOLD_RE `[ \\t]*\\r?\\n[ \\t]+` was quadratic in a run of blanks
+    in a folded header (60 000 blanks: 90 s for one m.via)."""
+    m = parse(BASE.replace(b"192.0.2.1:5060", b"192.0.2.1:5060" + b" " * 20000 + b"x\r\n ")
+              + b"\r\n")
+    assert _seconds(lambda: m.via) < 0.25
+
+
 @pytest.mark.xfail(strict=True,
                    reason="a header line without a colon is accepted when its text is a header "
-                          "name already in _KEY_CACHE (fast path skips the colon check)")
+                          "name already in _KEY_CACHE and the other lines hold enough colons "
+                          "(the fast path's `len(lines) > head.count(b':')` check)")
 def test_header_line_without_colon_is_refused():
     parse(BASE + b"\r\n")  # puts b"Via" in the cache, if nothing did before
     with pytest.raises(ParseError):
         parse(BASE + b"Xyzzy-Never-Seen\r\n\r\n")  # slow path: refused
     with pytest.raises(ParseError):
-        parse(BASE + b"Via\r\n\r\n")  # fast path: accepted, the line has no value at all
-
-
-@pytest.mark.xfail(strict=True,
-                   reason="set_body() rewrites only the first of two (equal) Content-Length "
-                          "lines; the output has conflicting values and does not re-parse")
-def test_set_body_with_duplicate_content_length():
-    m = parse(BASE + b"Content-Length: 0\r\nContent-Length: 0\r\n\r\n")
-    m.set_body(b"hello")
-    m.apply_changes()
-    assert m.body == b"hello"
-
-
-@pytest.mark.xfail(strict=True,
-                   reason="set_body(..., content_type) twice adds two Content-Type lines "
-                          "(edits should be last-one-wins); validate() then refuses the result")
-def test_set_body_twice_with_content_type():
-    m = parse(BASE + b"Content-Length: 0\r\n\r\n")
-    m.set_body(b"a", "text/plain")
-    m.set_body(b"bb", "text/plain")
-    m.apply_changes()
-    assert m.headers("Content-Type") == [b"text/plain"]
-    m.validate()
-
-
-def _seconds(fn, *args):
-    t = time.perf_counter()
-    try:
-        fn(*args)
-    except ParseError:
-        pass
-    return time.perf_counter() - t
-
-
-@pytest.mark.xfail(strict=True,
-                   reason="_NA_RE `((?:token+[ \\t]*)*)<` backtracks exponentially on a run of "
-                          "token characters not followed by a good <addr-spec> (ReDoS: "
-                          "22 chars ~0.6 s, each further char doubles it)")
-def test_name_addr_regex_is_not_exponential():
-    assert _seconds(parse_name_addr, b"a" * 22 + b"@") < 0.02
-
-
-@pytest.mark.xfail(strict=True,
-                   reason="_UNFOLD_RE `[ \\t]*\\r?\\n[ \\t]+` is quadratic in a run of blanks "
-                          "in a folded header (60 000 blanks: ~90 s for one m.via)")
-def test_unfolding_is_not_quadratic():
-    m = parse(BASE.replace(b"192.0.2.1:5060", b"192.0.2.1:5060" + b" " * 5000 + b"x\r\n ")
-              + b"\r\n")
-    assert _seconds(lambda: m.via) < 0.05
+        parse(BASE + b"Via\r\n\r\n")  # fast path: accepted, a line with no value at all

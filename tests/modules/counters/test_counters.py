@@ -23,6 +23,10 @@ DECL = ('modparam("counters", "script_counter", "foo")\n'
         'modparam("counters", "script_counter", "grp.baz counted by group")\n')
 
 
+def script_counters(rt):
+    return {k: v for k, v in rt.counters.get_all().items() if not k.startswith("core:")}
+
+
 def start(body, pre=DECL):
     rt = Runtime(compile_text('loadmodule "counters"\n' + pre + "request_route {\n" + body + "\n}\n", "t.cfg"))
     rt.init_modules()
@@ -35,7 +39,7 @@ def once(rt):
 
 def test_declared_counters_start_at_zero():
     rt = start("$var(x) = 1;")
-    assert rt.counters == {"script:foo": 0, "script:bar": 0, "grp:baz": 0}
+    assert script_counters(rt) == {"script:foo": 0, "script:bar": 0, "grp:baz": 0}
 
 
 def test_inc_add_reset():
@@ -43,17 +47,17 @@ def test_inc_add_reset():
                'cnt_inc("grp.baz");')
     once(rt)
     once(rt)
-    assert rt.counters == {"script:foo": 2, "script:bar": 16, "grp:baz": 2}
+    assert script_counters(rt) == {"script:foo": 2, "script:bar": 16, "grp:baz": 2}
     rt2 = start('cnt_inc("foo");\ncnt_reset("foo");\ncnt_inc("sl.sent_replies");')
     once(rt2)
-    assert rt2.counters["script:foo"] == 0 and rt2.counters["sl:sent_replies"] == 1
+    assert rt2.counters.get("script:foo") == 0 and rt2.counters.get("sl:sent_replies") == 1
 
 
 def test_script_group_name():
     rt = start('cnt_inc("foo");', pre='modparam("counters", "script_cnt_grp_name", "mine")\n'
                                       'modparam("counters", "script_counter", "foo")\n')
     once(rt)
-    assert rt.counters == {"mine:foo": 1}
+    assert script_counters(rt) == {"mine:foo": 1}
 
 
 def test_startup_errors():
