@@ -95,8 +95,8 @@ def find_and_load(name: str, mpath: list) -> Module:
             pymod = importlib.import_module("kampy.modules." + BUILTIN_ALIASES.get(base, base))
         except ModuleNotFoundError as e:
             if e.name and e.name.startswith("kampy.modules"):
-                raise ModuleNotFound("module '%s' not found (kampy has: %s)"
-                                     % (base, ", ".join(builtin_modules()))) from None
+                raise ModuleNotFound("module '%s' not found (not on mpath, not one of kampy's modules)"
+                                     % base) from None
             raise
     exports = getattr(pymod, "exports", None)
     if not isinstance(exports, Module):

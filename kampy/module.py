@@ -209,6 +209,7 @@ class Module:
     child_init: Optional[Callable] = None             # (rt, rank) -> None, in each child
     destroy: Optional[Callable] = None                # (rt) -> None, at shutdown
     reply_hook: Optional[Callable] = None             # (ctx) -> bool: True if it took the reply
+    pre_script: Optional[Callable] = None             # (ctx) -> bool: True if it took the request
     api: Optional[Callable] = None                    # (rt) -> object other modules get via rt.api(name)
     unsupported: tuple = ()                           # Kamailio functions kampy does not have
 

@@ -116,6 +116,28 @@ class Runtime:
             for c in mod.counters:
                 self.counters.declare("%s:%s" % (c.group, c.name))
 
+    # --- for the RPC process ---------------------------------------------------------
+    @property
+    def version_text(self):
+        from .cli import version_text
+        return version_text().splitlines()[0]
+
+    def procs(self) -> list:
+        table = getattr(self, "proc_table", None)
+        if table is None:
+            return [{"IDX": 0, "PID": os.getpid(), "DSC": "kampy: main"}]
+        return table.entries()
+
+    def shm_stats(self) -> dict:
+        arena = getattr(self, "arena", None)
+        if arena is None:
+            return {"total": 0, "free": 0, "used": 0, "real_used": 0, "max_used": 0, "fragments": 0}
+        stats = getattr(arena, "stats", None)
+        if stats is not None:
+            return stats()
+        return {"total": arena.size, "free": arena.size - arena.used, "used": arena.used,
+                "real_used": arena.used, "max_used": arena.used, "fragments": 0}
+
     def init_modules(self):
         """Run every module's mod_init (in the supervisor, before the fork)."""
         for mod in self.modules.values():

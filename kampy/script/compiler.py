@@ -170,14 +170,17 @@ class Compiler:
         base_dir = os.path.dirname(os.path.abspath(self.filename))
         mpath = [p if os.path.isabs(p) else os.path.join(base_dir, p) for p in mpath]
         loaded_at = {}
+        failed = set()
         for lm in self.cfg.loadmodules:
             try:
                 mod = loader.find_and_load(lm.name, mpath)
             except loader.ModuleNotFound as e:
                 self.err(lm.pos, str(e))
+                failed.add(loader.module_base(lm.name))
                 continue
             except Exception as e:
                 self.err(lm.pos, "module '%s' failed to load: %r" % (lm.name, e))
+                failed.add(loader.module_base(lm.name))
                 continue
             if mod.name in s.modules:
                 continue   # Kamailio refuses a second load; loading twice is harmless here
@@ -199,19 +202,39 @@ class Compiler:
                 if dep not in s.modules:
                     self.err(loaded_at[name], "module '%s' needs module '%s': load it first" % (name, dep))
         for mp in self.cfg.modparams:
-            mod = s.modules.get(loader.module_base(mp.module))
-            if mod is None:
-                self.err(mp.pos, "modparam for module '%s', which is not loaded" % mp.module)
+            targets = self.modparam_targets(mp.module)
+            if not targets:
+                if not (set(re.split(r"[|]", mp.module)) & failed):
+                    self.err(mp.pos, "modparam for module '%s', which is not loaded" % mp.module)
                 continue
-            if mod.params is None:
-                self.err(mp.pos, "module '%s' has no parameter '%s'" % (mod.name, mp.param))
-                continue
-            try:
-                mod.params.set(mp.param, mp.value)
-            except KeyError:
-                self.err(mp.pos, "module '%s' has no parameter '%s'" % (mod.name, mp.param))
-            except ValueError as e:
-                self.err(mp.pos, "modparam %s.%s: %s" % (mod.name, mp.param, e))
+            for mod in targets:
+                self.apply_modparam(mod, mp)
+
+    def modparam_targets(self, name):
+        """Modules a modparam names: one name, or Kamailio's regular expression
+        over module names (`"auth_db|usrloc"`)."""
+        mods = self.script.modules
+        base = loader.module_base(name)
+        if base in mods:
+            return [mods[base]]
+        if re.fullmatch(r"[\w.]+", name):
+            return []
+        try:
+            rx = re.compile(name)
+        except re.error:
+            return []
+        return [m for n, m in mods.items() if rx.fullmatch(n)]
+
+    def apply_modparam(self, mod, mp):
+        if mod.params is None:
+            self.err(mp.pos, "module '%s' has no parameter '%s'" % (mod.name, mp.param))
+            return
+        try:
+            mod.params.set(mp.param, mp.value)
+        except KeyError:
+            self.err(mp.pos, "module '%s' has no parameter '%s'" % (mod.name, mp.param))
+        except ValueError as e:
+            self.err(mp.pos, "modparam %s.%s: %s" % (mod.name, mp.param, e))
 
     # --- routes --------------------------------------------------------------------------
     def compile_routes(self):
@@ -291,7 +314,24 @@ class Compiler:
                 bad = t & ~f.routes
                 if bad:
                     names = [ROUTE_NAMES[b] for b in sorted(ROUTE_NAMES) if b & bad]
-                    self.err(pos, "function '%s' cannot be used in %s" % (f.name, ", ".join(names)))
+                    where = ""
+                    if key[0] == "route":
+                        callers = sorted(self._callers(key[1], bad, types))
+                        where = " (route[%s] is called from %s)" % (key[1], ", ".join(callers))
+                    self.err(pos, "function '%s' cannot be used in %s%s" % (f.name, ", ".join(names), where))
+
+    def _callers(self, name, bad, types):
+        """Route blocks that call route[name] and run in one of the `bad` types."""
+        label = {"request": "request_route", "failure": "failure_route[%s]",
+                 "branch": "branch_route[%s]", "onreply": "onreply_route[%s]",
+                 "reply": "reply_route", "onsend": "onsend_route", "event": "event_route[%s]",
+                 "route": "route[%s]"}
+        out = set()
+        for key, callees in self.route_calls.items():
+            if name in callees and types.get(key, 0) & bad:
+                fmt = label.get(key[0], key[0])
+                out.add(fmt % key[1] if "%s" in fmt else fmt)
+        return out
 
     # --- statements ----------------------------------------------------------------------
     def block(self, stmts, ind, loop):
@@ -628,8 +668,9 @@ class Compiler:
     def format(self, lit):
         """A string literal holding PVs → a function ctx -> str (or the str)."""
         from .pvparse import parse_format
+        pos = lit.pos if lit.quote not in ('"', "'") else A.Pos(lit.pos.file, lit.pos.line, lit.pos.col + 1)
         try:
-            parts = parse_format(lit.value, lit.pos)
+            parts = parse_format(lit.value, pos)
         except A.ConfigError as ce:
             self.errors.append(ce)
             return None
@@ -784,14 +825,26 @@ def _empty_route(ctx):
     return 1
 
 
+def _compile(cfg, syntax_errors, filename, mpath):
+    if cfg is None:
+        raise A.ConfigErrors(syntax_errors)
+    comp = Compiler(cfg, filename, mpath)
+    comp.errors.extend(syntax_errors)
+    return comp.run()
+
+
 def compile_config(path: str, defines=None, mpath=()) -> Script:
-    """Parse and compile a config file; raises ConfigErrors with every error."""
-    from .parser import parse_config
-    cfg = parse_config(path, defines)
-    return Compiler(cfg, path, mpath).run()
+    """Parse and compile a config file; raises ConfigErrors with every error
+    (syntax errors and the errors of what could be parsed around them)."""
+    from .parser import parse_config_file_partial
+    try:
+        cfg, errors = parse_config_file_partial(path, defines)
+    except A.ConfigErrors:
+        raise
+    return _compile(cfg, errors, path, mpath)
 
 
 def compile_text(text: str, filename: str = "<config>", defines=None, mpath=()) -> Script:
-    from .parser import parse_config_text
-    cfg = parse_config_text(text, filename, defines)
-    return Compiler(cfg, filename, mpath).run()
+    from .parser import parse_partial
+    cfg, errors = parse_partial(text, filename, defines)
+    return _compile(cfg, errors, filename, mpath)

@@ -99,8 +99,9 @@ def _myself(getter):
 
 
 def _ip_matcher(text):
-    """A function telling whether an address string is in `text` (ip or ip/mask)."""
-    t = text.strip("[]")
+    """A function telling whether an address string is in `text` (ip or ip/mask;
+    the mask as a length or as an address; IPv6 possibly in brackets)."""
+    t = text.replace("[", "").replace("]", "")
     try:
         net = ipaddress.ip_network(t, strict=False)
     except ValueError:

@@ -646,7 +646,9 @@ def _rebuild(toks):
     return "".join(out)
 
 
-def _parse(text, filename, defines):
+def parse_partial(text, filename, defines):
+    """(Config or None, errors): the recovered tree and every syntax error, so
+    the compiler can still report the other errors of the config in one run."""
     tokens, defs, errors = lex_text(text, filename, defines)
     p = _Parser(tokens, errors)
     try:
@@ -654,9 +656,19 @@ def _parse(text, filename, defines):
     except RecursionError:
         errors.append(ConfigError(p.peek().pos, "config nested too deeply"))
         cfg = None
+    if cfg is not None:
+        cfg.defines = defs
+    return cfg, errors
+
+
+def parse_config_file_partial(path, defines=None):
+    return parse_partial(_read_main(path), path, defines)
+
+
+def _parse(text, filename, defines):
+    cfg, errors = parse_partial(text, filename, defines)
     if errors:
         raise ConfigErrors(errors)
-    cfg.defines = defs
     return cfg
 
 

@@ -157,6 +157,12 @@ def parse_params(raw: bytes) -> list:
 _SIMPLE_PARAMS = re.compile(rb"(?:;[A-Za-z0-9\-.!%*_+`'~]+(?:=[A-Za-z0-9\-.!%*_+`'~:\[\]]+)?)+")
 
 
+def check_params(raw: bytes):
+    """Validate a parameter list at parse time; the dict is built on first use."""
+    if not _SIMPLE_PARAMS.fullmatch(raw):
+        parse_params(raw)
+
+
 def param_dict(raw: bytes) -> dict:
     """`;a=b;C` → {b"a": b"b", b"c": b""}: lowercase names, the first one wins."""
     d = {}
@@ -283,11 +289,18 @@ def parse_via_value(v: bytes) -> Via:
         port = int(port)
         if port > 65535:
             raise ParseError("bad Via port")
-    params = params or b""
-    via = Via(v, protocol, transport.upper().decode("ascii"), host, port, params)
     if params:
-        via._plist = param_dict(params)  # validates: stray ';' are errors (RFC 4475 badinv01)
-    return via
+        check_params(params)  # stray ';' are errors (RFC 4475 badinv01)
+    else:
+        params = b""
+    t = _TRANSPORTS.get(transport)
+    if t is None:
+        t = transport.upper().decode("ascii")
+    return Via(v, protocol, t, host, port, params)
+
+
+_TRANSPORTS = {t.encode(): t.upper() for t in ("UDP", "TCP", "TLS", "SCTP", "WS", "WSS",
+                                               "udp", "tcp", "tls", "sctp", "ws", "wss")}
 
 
 def parse_via(value: bytes) -> list:
@@ -385,7 +398,7 @@ def parse_name_addr(v: bytes) -> NameAddr:
     params = params.lstrip(b" \t") if params else b""
     na = NameAddr(v, display, uri, params, brackets)
     if params:
-        na._plist = param_dict(params)
+        check_params(params)
     return na
 
 
@@ -496,7 +509,7 @@ def parse_retry_after(v: bytes) -> RetryAfter:
         raise ParseError("Retry-After too large")
     ra = RetryAfter(secs, m.group(2), m.group(3) or b"")
     if ra.params:
-        ra._plist = param_dict(ra.params)
+        check_params(ra.params)
     return ra
 
 
@@ -527,7 +540,7 @@ def parse_content_type(v: bytes) -> ContentType:
         raise ParseError("bad Content-Type")
     ct = ContentType(m.group(1).decode().lower(), m.group(2).decode().lower(), m.group(3) or b"")
     if ct.params:
-        ct._plist = param_dict(ct.params)
+        check_params(ct.params)
     return ct
 
 

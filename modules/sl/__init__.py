@@ -4,7 +4,7 @@
 from kampy.module import (
     Counter, EVENT_ROUTE, FAILURE_ROUTE, Func, Module, REQUEST_ROUTE,
 )
-from .reply import sl_send_reply, send_reply, sl_reply_error, COUNTERS
+from .reply import sl_send_reply, send_reply, sl_reply_error, filter_ack, COUNTERS
 
 ROUTES = REQUEST_ROUTE | FAILURE_ROUTE | EVENT_ROUTE
 
@@ -17,4 +17,5 @@ exports = Module(
         Func("sl_reply_error", sl_reply_error, ROUTES),
     ],
     counters=[Counter("sl", n) for n in COUNTERS],
+    pre_script=filter_ack,
 )

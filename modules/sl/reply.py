@@ -92,3 +92,15 @@ def sl_reply_error(ctx) -> int:
     """sl_reply_error(): reply with the last internal error (500 when none)"""
     code, reason = ctx.data.get("error", (500, "Server Internal Error"))
     return reply(ctx, code, reason)
+
+
+def filter_ack(ctx) -> bool:
+    """Absorb the ACK to a negative reply we sent statelessly (before the script)."""
+    msg = ctx.msg
+    if msg.method != "ACK":
+        return False
+    to = msg.to
+    if to is None or to.tag is None or to.tag != to_tag(msg):
+        return False
+    ctx.rt.count("sl:received_ACKs")
+    return True

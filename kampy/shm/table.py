@@ -1,0 +1,563 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""A shared hash table of variable-size records: transactions, dialogs, registrations.
+
+Keys are bytes (a str key is stored UTF-8 encoded; "a" and b"a" are the same
+key, and iteration gives back the type of the last write).  Values are any
+msgpack-able object, stored with ``use_bin_type=True`` and read with
+``raw=False`` -- so tuples come back as lists.
+
+Each record has a fixed binary header that ``scan``/``header`` read without
+decoding msgpack: ``expires`` is a float, absolute seconds on whatever clock
+the caller compares it with (kampy uses ``time.time()``; 0 = never expires),
+``flags`` an int64 for the caller's bits, plus any int64 ``header_fields``
+named at creation (e.g. a dialog state).
+
+Concurrency: bucket b is guarded by lock ``b % nlocks``; the allocator and its
+journal by one more lock.  Lock order is always bucket, then allocator.  Reads
+take the bucket lock too (a freed block can be reused at once), but decode the
+value only after releasing it.  Callbacks (``update``'s fn, ``scan``'s fn) run
+under the bucket lock: keep them short, pure, and off the table.
+
+Crash consistency: a new version is written completely into a fresh block, then
+the one pointer that links it is switched, then the old block is freed -- and
+the switch, the free and the record count are one journaled transaction (see
+slab.py), so a writer killed at any point leaves the old or the new version,
+never a mix, and no leaked block.  ``LockSet.recover`` replays an interrupted
+transaction before releasing the dead writer's locks.
+
+Capacity: a record bigger than 64 KiB, or one that finds the heap full, is
+refused -- that one operation returns False (``update``: ``Table.FULL``), the
+refusal is counted in ``errors_full`` and logged (at most once a second per
+process), and nothing else changes.
+"""
+
+import hashlib
+import logging
+import struct
+import time
+
+import msgpack
+
+from .arena import ShmError
+from .locks import LockSet, LockTimeout
+from .slab import MAX_BLOCK, PAGE, Slab, Txn, size_class
+
+__all__ = ["Table"]
+
+log = logging.getLogger("kampy.shm")
+
+# Layout of a table's arena region (little-endian int64 unless noted):
+#
+#   0         8*nlocks   records per lock stripe (changed only under that stripe's lock)
+#   cnt_end   8*buckets  bucket heads: offset of the bucket's first record, 0 = empty
+#   slab      ...        allocator words, journal, page descriptors, heap (slab.py)
+#
+# A record, in one heap block (offsets from the block start):
+#
+#   +0    8    next      offset of the next record of the bucket chain (0 = end)
+#   +8    8    hash      uint64, BLAKE2b-64 of the key; bucket = hash % buckets
+#   +16   8    expires   float64 seconds, absolute, 0 = never
+#   +24   8    flags     int64
+#   +32   4    vlen      uint32, bytes of msgpack value
+#   +36   2    klen      uint16, bytes of key
+#   +38   1    kstr      1 if the key was a str
+#   +39   1    (pad)
+#   +40   8*k  header_fields, int64 each, in declaration order
+#   +40+8k     key bytes, then value bytes
+#
+# A record lives in the smallest power-of-two block (64 B .. 64 KiB) that holds it.
+
+_Q = struct.Struct("<q")
+_D = struct.Struct("<d")
+_LINK = struct.Struct("<qQ")
+_VK = struct.Struct("<IHB")
+_HDR0 = "<qQdqIHBx"
+_HDR_BYTES = 40
+
+_pack = msgpack.Packer(use_bin_type=True).pack
+
+
+def _unpack(raw):
+    return msgpack.unpackb(raw, raw=False, strict_map_key=False)
+
+
+def _key(key):
+    if isinstance(key, str):
+        return key.encode(), 1
+    return bytes(key), 0
+
+
+def _hash(kb):
+    return int.from_bytes(hashlib.blake2b(kb, digest_size=8).digest(), "little")
+
+
+def _float_word(x):
+    return _Q.unpack(_D.pack(float(x)))[0]
+
+
+def _align(n, a=64):
+    return (n + a - 1) & ~(a - 1)
+
+
+class _Sentinel:
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return "Table." + self.name
+
+
+class Table:
+    """A hash table in shared memory, created by the supervisor before fork."""
+
+    KEEP = _Sentinel("KEEP")
+    DELETE = _Sentinel("DELETE")
+    FULL = _Sentinel("FULL")
+    MAX_RECORD = MAX_BLOCK
+
+    def __init__(self, arena, name: str, buckets: int, nlocks: int, heap_bytes: int,
+                 header_fields=(), lock_timeout: float = 5.0):
+        if buckets <= 0 or nlocks <= 0 or heap_bytes <= 0:
+            raise ShmError("table %s: buckets, nlocks and heap_bytes must be positive" % name)
+        fields = tuple(header_fields)
+        for f in fields:
+            if not f.isidentifier() or f in ("expires", "flags") or fields.count(f) > 1:
+                raise ShmError("table %s: bad header field %r" % (name, f))
+        self.name = name
+        self.header_fields = fields
+        self.lock_timeout = lock_timeout
+        self._nb = buckets
+        self._nl = nlocks
+        self._koff = _HDR_BYTES + 8 * len(fields)
+        self._tail = struct.Struct("<QdqIHBx" + "q" * len(fields))
+        self._hdr = struct.Struct(_HDR0 + "q" * len(fields))
+        self._zeros = (0,) * len(fields)
+        npages = -(-heap_bytes // PAGE)
+        self._buf = buf = arena.region(self._region_bytes(buckets, nlocks, npages))
+        self._bkt = _align(8 * nlocks)
+        self._slab = Slab(buf, _align(self._bkt + 8 * buckets), npages)
+        self._alloc_lock = nlocks
+        self.locks = LockSet(arena, nlocks + 1, name="table " + name, on_recover=self._on_recover)
+        self._last_log = 0.0
+        # Crash tests set this to a callable that kills the process at a stage
+        # of a write: "written" (new record complete, nothing linked yet) or
+        # "committed" (journal committed, not yet applied).
+        self._test_hook = None
+
+    @staticmethod
+    def _region_bytes(buckets, nlocks, npages):
+        return _align(8 * nlocks) + _align(8 * buckets) + Slab.layout_bytes(npages)
+
+    @staticmethod
+    def layout_bytes(buckets: int, nlocks: int, heap_bytes: int) -> int:
+        """Arena bytes a Table with these parameters needs, padding included."""
+        npages = -(-heap_bytes // PAGE)
+        return (Table._region_bytes(buckets, nlocks, npages) + 64
+                + LockSet.layout_bytes(nlocks + 1))
+
+    # --- locking --------------------------------------------------------------------------
+
+    def _lock(self, i):
+        if not self.locks.acquire(i, self.lock_timeout):
+            raise LockTimeout("shm table %s: lock %d held by pid %d for more than %.1fs"
+                              % (self.name, i, self.locks.owner(i), self.lock_timeout))
+
+    def _alock(self):
+        self._lock(self._alloc_lock)
+        if self._slab.pending():
+            # Its writer died and nobody ran recover(): finish the update now.
+            self._slab.replay()
+
+    def _on_recover(self, stolen):
+        if self._alloc_lock in stolen and self._slab.replay():
+            return "shm table %s: finished an update interrupted by a dead process" % self.name
+        return None
+
+    def _where(self, kb):
+        h = self._hash(kb)
+        b = h % self._nb
+        return h, b, b % self._nl
+
+    _hash = staticmethod(_hash)
+
+    # --- records ----------------------------------------------------------------------------
+
+    def _find(self, b, h, kb):
+        """(address of the word pointing at the record, record offset or 0)."""
+        buf = self._buf
+        prev = self._bkt + 8 * b
+        off = _Q.unpack_from(buf, prev)[0]
+        klen = len(kb)
+        ko = self._koff
+        while off:
+            nxt, hh = _LINK.unpack_from(buf, off)
+            if hh == h and _VK.unpack_from(buf, off + 32)[1] == klen \
+                    and buf[off + ko:off + ko + klen] == kb:
+                return prev, off
+            prev, off = off, nxt
+        return prev, 0
+
+    def _read_key(self, off):
+        vlen, klen, kstr = _VK.unpack_from(self._buf, off + 32)
+        ko = off + self._koff
+        kb = bytes(self._buf[ko:ko + klen])
+        return kb.decode() if kstr else kb
+
+    def _raw_value(self, off):
+        vlen, klen, _ = _VK.unpack_from(self._buf, off + 32)
+        vo = off + self._koff + klen
+        return bytes(self._buf[vo:vo + vlen])
+
+    def _extras(self, fields):
+        if not fields:
+            return self._zeros
+        vals = tuple(int(fields.pop(n, 0)) for n in self.header_fields)
+        if fields:
+            raise TypeError("table %s has no header field %s" % (self.name, ", ".join(fields)))
+        return vals
+
+    def _commit_record(self, s, prev, old, h, kb, kstr, vb, fields, cls):
+        """Write a record into a fresh block and link it where `old` was (or at `prev`)."""
+        slab = self._slab
+        buf = self._buf
+        self._alock()
+        try:
+            t = Txn(buf)
+            off = slab.alloc(t, cls)
+            if not off:
+                slab.count_error()
+                return False
+            self._tail.pack_into(buf, off + 8, h, fields[0], fields[1], len(vb), len(kb), kstr,
+                                 *fields[2:])
+            ko = off + self._koff
+            buf[ko:ko + len(kb)] = kb
+            buf[ko + len(kb):ko + len(kb) + len(vb)] = vb
+            t.set(off, t.get(old) if old else 0)
+            if self._test_hook is not None:
+                self._test_hook("written")
+            t.set(prev, off)
+            if old:
+                slab.free(t, old)
+            else:
+                cnt = 8 * s
+                t.set(cnt, t.get(cnt) + 1)
+            slab.commit(t, self._test_hook)
+            return True
+        finally:
+            self.locks.release(self._alloc_lock)
+
+    def _remove(self, s, prev, old):
+        self._alock()
+        try:
+            t = Txn(self._buf)
+            t.set(prev, t.get(old))
+            self._slab.free(t, old)
+            cnt = 8 * s
+            t.set(cnt, t.get(cnt) - 1)
+            self._slab.commit(t, self._test_hook)
+        finally:
+            self.locks.release(self._alloc_lock)
+
+    def _refuse(self, nbytes, count=True):
+        """Count and log a refused record; called with no lock held."""
+        if count:
+            self._alock()
+            try:
+                self._slab.count_error()
+            finally:
+                self.locks.release(self._alloc_lock)
+        now = time.monotonic()
+        if now - self._last_log >= 1.0:
+            self._last_log = now
+            why = "bigger than %d bytes" % MAX_BLOCK if nbytes > MAX_BLOCK else "heap full"
+            log.error("shm table %s: refused a record of %d bytes (%s); %d refused so far",
+                      self.name, nbytes, why, self.errors_full)
+
+    def _store(self, key, value, expires, flags, fields, replace):
+        kb, kstr = _key(key)
+        vb = _pack(value)
+        hdr = (float(expires), int(flags)) + self._extras(fields)
+        nbytes = self._koff + len(kb) + len(vb)
+        cls = size_class(nbytes)
+        if cls < 0:
+            self._refuse(nbytes)
+            return False
+        h, b, s = self._where(kb)
+        self._lock(s)
+        try:
+            prev, old = self._find(b, h, kb)
+            if old and not replace:
+                return False
+            ok = self._commit_record(s, prev, old, h, kb, kstr, vb, hdr, cls)
+        finally:
+            self.locks.release(s)
+        if not ok:
+            self._refuse(nbytes, count=False)
+        return ok
+
+    # --- the API --------------------------------------------------------------------------------
+
+    def insert(self, key, value, expires=0.0, flags=0, **fields) -> bool:
+        """Add a record; False if the key exists or memory is full."""
+        return self._store(key, value, expires, flags, fields, False)
+
+    def put(self, key, value, expires=0.0, flags=0, **fields) -> bool:
+        """Add or replace a record (header included); False if memory is full."""
+        return self._store(key, value, expires, flags, fields, True)
+
+    def get(self, key, default=None):
+        kb, _ = _key(key)
+        h, b, s = self._where(kb)
+        self._lock(s)
+        try:
+            _, off = self._find(b, h, kb)
+            raw = self._raw_value(off) if off else None
+        finally:
+            self.locks.release(s)
+        return default if raw is None else _unpack(raw)
+
+    def __contains__(self, key) -> bool:
+        kb, _ = _key(key)
+        h, b, s = self._where(kb)
+        self._lock(s)
+        try:
+            return self._find(b, h, kb)[1] != 0
+        finally:
+            self.locks.release(s)
+
+    def update(self, key, fn, default=None):
+        """Read-modify-write one record under its bucket lock.
+
+        ``fn(value)`` gets the current value, or `default` when the key is
+        absent, and returns the new value to store, ``Table.KEEP`` to change
+        nothing, or ``Table.DELETE`` to remove the record.  update returns what
+        fn returned, or ``Table.FULL`` when the new value could not be stored
+        (the old record is then untouched).  A new value keeps the record's
+        expires, flags and header fields; a record created here gets zeros.
+        fn runs under the lock: no I/O, no calls into this table.
+        """
+        kb, kstr = _key(key)
+        h, b, s = self._where(kb)
+        refused = 0
+        self._lock(s)
+        try:
+            prev, old = self._find(b, h, kb)
+            if old:
+                v = self._hdr.unpack_from(self._buf, old)
+                hdr = (v[2], v[3]) + v[7:]
+                cur = _unpack(self._raw_value(old))
+            else:
+                hdr = (0.0, 0) + self._zeros
+                cur = default
+            res = fn(cur)
+            if res is Table.KEEP:
+                return res
+            if res is Table.DELETE:
+                if old:
+                    self._remove(s, prev, old)
+                return res
+            vb = _pack(res)
+            nbytes = self._koff + len(kb) + len(vb)
+            cls = size_class(nbytes)
+            if cls < 0:
+                refused = nbytes
+            elif not self._commit_record(s, prev, old, h, kb, kstr, vb, hdr, cls):
+                refused = -nbytes
+        finally:
+            self.locks.release(s)
+        if refused:
+            self._refuse(abs(refused), count=refused > 0)
+            return Table.FULL
+        return res
+
+    def delete(self, key) -> bool:
+        kb, _ = _key(key)
+        h, b, s = self._where(kb)
+        self._lock(s)
+        try:
+            prev, old = self._find(b, h, kb)
+            if old:
+                self._remove(s, prev, old)
+            return old != 0
+        finally:
+            self.locks.release(s)
+
+    def header(self, key):
+        """(expires, flags, *header_fields) of a record, or None; no decoding."""
+        kb, _ = _key(key)
+        h, b, s = self._where(kb)
+        self._lock(s)
+        try:
+            _, off = self._find(b, h, kb)
+            hdr = self._hdr.unpack_from(self._buf, off) if off else None
+        finally:
+            self.locks.release(s)
+        return None if hdr is None else (hdr[2], hdr[3]) + hdr[7:]
+
+    def set_header(self, key, expires=None, flags=None, **fields) -> bool:
+        """Change header fields in place, atomically; False if the key is absent."""
+        for f in fields:
+            if f not in self.header_fields:
+                raise TypeError("table %s has no header field %s" % (self.name, f))
+        kb, _ = _key(key)
+        h, b, s = self._where(kb)
+        self._lock(s)
+        try:
+            _, off = self._find(b, h, kb)
+            if not off:
+                return False
+            self._alock()
+            try:
+                t = Txn(self._buf)
+                if expires is not None:
+                    t.set(off + 16, _float_word(expires))
+                if flags is not None:
+                    t.set(off + 24, int(flags))
+                for i, f in enumerate(self.header_fields):
+                    if f in fields:
+                        t.set(off + _HDR_BYTES + 8 * i, int(fields[f]))
+                self._slab.commit(t)
+            finally:
+                self.locks.release(self._alloc_lock)
+            return True
+        finally:
+            self.locks.release(s)
+
+    def __len__(self) -> int:
+        return sum(struct.unpack_from("<%dq" % self._nl, self._buf, 0))
+
+    def _buckets(self):
+        """Non-empty buckets: a racy peek at each head, re-read under the lock.
+
+        A record inserted into a bucket we already passed, or that we peek at as
+        it is being linked, is simply not in this snapshot.
+        """
+        buf = self._buf
+        for b in range(self._nb):
+            if _Q.unpack_from(buf, self._bkt + 8 * b)[0]:
+                yield b
+
+    def items(self):
+        """(key, value) pairs of a snapshot taken bucket by bucket, each under its lock."""
+        buf = self._buf
+        for b in self._buckets():
+            s = b % self._nl
+            raw = []
+            self._lock(s)
+            try:
+                off = _Q.unpack_from(buf, self._bkt + 8 * b)[0]
+                while off:
+                    raw.append((self._read_key(off), self._raw_value(off)))
+                    off = _Q.unpack_from(buf, off)[0]
+            finally:
+                self.locks.release(s)
+            for k, v in raw:
+                yield k, _unpack(v)
+
+    def keys(self):
+        return [k for k, _ in self.scan(None)]
+
+    def scan(self, fn):
+        """Walk every record's header without decoding values.
+
+        ``fn(key, expires, flags, *header_fields)`` runs under the bucket lock
+        and returns true to delete the record.  Returns the deleted keys (with
+        fn=None: every (key, header) pair, deleting nothing).
+        """
+        buf = self._buf
+        hdr = self._hdr
+        out = []
+        for b in self._buckets():
+            s = b % self._nl
+            self._lock(s)
+            try:
+                prev = self._bkt + 8 * b
+                off = _Q.unpack_from(buf, prev)[0]
+                while off:
+                    v = hdr.unpack_from(buf, off)
+                    key = self._read_key(off)
+                    head = (v[2], v[3]) + v[7:]
+                    if fn is None:
+                        out.append((key, head))
+                        prev = off
+                    elif fn(key, *head):
+                        self._remove(s, prev, off)
+                        out.append(key)
+                    else:
+                        prev = off
+                    off = v[0]
+            finally:
+                self.locks.release(s)
+        return out
+
+    def collect_expired(self, now: float) -> list:
+        """Delete every record with 0 < expires <= now; returns their keys."""
+        return self.scan(lambda key, expires, flags, *rest: 0 < expires <= now)
+
+    def bucket_of(self, key) -> int:
+        """The bucket a key hashes to (tm puts it in the Via branch)."""
+        return self._where(_key(key)[0])[1]
+
+    # --- reports ---------------------------------------------------------------------------------
+
+    @property
+    def errors_full(self) -> int:
+        return self._slab.errors
+
+    def mem_stats(self) -> dict:
+        self._alock()
+        try:
+            st = self._slab.stats()
+        finally:
+            self.locks.release(self._alloc_lock)
+        st["records"] = len(self)
+        return st
+
+    def verify(self) -> list:
+        """Check every chain, count and allocator list; returns the problems found.
+
+        Takes every lock of the table (in order), so run it in tests or after a
+        crash, not on a busy server.
+        """
+        problems = []
+        taken = []
+        try:
+            for i in range(self._nl):
+                self._lock(i)
+                taken.append(i)
+            self._alock()
+            taken.append(self._alloc_lock)
+            slab_problems, allocated = self._slab.verify()
+            problems.extend(slab_problems)
+            counts = struct.unpack_from("<%dq" % self._nl, self._buf, 0)
+            seen = [0] * self._nl
+            reachable = set()
+            buf = self._buf
+            for b in range(self._nb):
+                off = _Q.unpack_from(buf, self._bkt + 8 * b)[0]
+                while off:
+                    if off in reachable or off not in allocated:
+                        problems.append("bucket %d links a bad block at %d" % (b, off))
+                        break
+                    reachable.add(off)
+                    hdr = self._hdr.unpack_from(buf, off)
+                    if hdr[1] % self._nb != b:
+                        problems.append("record at %d is in the wrong bucket" % off)
+                    if size_class(self._koff + hdr[4] + hdr[5]) != allocated[off]:
+                        problems.append("record at %d does not fit its block" % off)
+                    seen[b % self._nl] += 1
+                    off = hdr[0]
+            if list(counts) != seen:
+                problems.append("stripe counts %s, chains hold %s" % (list(counts), seen))
+            leaked = set(allocated) - reachable
+            if leaked:
+                problems.append("%d allocated blocks are not linked" % len(leaked))
+        finally:
+            for i in reversed(taken):
+                self.locks.release(i)
+        return problems
+
+    def __repr__(self):
+        return "<Table %s buckets=%d nlocks=%d>" % (self.name, self._nb, self._nl)

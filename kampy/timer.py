@@ -1,0 +1,43 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The timer process: fires shared millisecond timers and module jobs.
+
+Every tick (10 ms) it pops the due entries of the shared timer wheel and
+hands each to the handler registered for its kind (tm's retransmissions and
+timeouts, for instance); periodic module jobs (`Timer(name, fn, interval)`)
+run when their interval has passed.  A handler that raises is logged and the
+loop goes on.
+"""
+
+import time
+
+TICK = 0.01
+
+
+def run_timer(rt, should_stop=lambda: False):
+    handlers = getattr(rt, "timer_handlers", {})
+    jobs = []
+    now = time.monotonic()
+    for mod in rt.modules.values():
+        for t in mod.timers:
+            jobs.append([now + t.interval, t])
+    wheel = getattr(rt, "timers", None)
+    while not should_stop():
+        now = time.monotonic()
+        if wheel is not None:
+            for kind, key, gen in wheel.due(int(time.time() * 1000)):
+                fn = handlers.get(kind)
+                if fn is None:
+                    continue
+                try:
+                    fn(rt, key, gen)
+                except Exception as e:
+                    rt.log(-1, "timer handler %s failed: %r" % (kind, e))
+        for job in jobs:
+            if now >= job[0]:
+                t = job[1]
+                job[0] = now + t.interval
+                try:
+                    t.fn(rt)
+                except Exception as e:
+                    rt.log(-1, "timer job %s failed: %r" % (t.name, e))
+        time.sleep(TICK)
