@@ -129,10 +129,12 @@ class Supervisor:
 
     def make_shared(self, rt):
         from . import shm
-        mb = int(self.script.core_params.get("shm_mem", 64) or 64)
+        mb = int(self.script.core_params.get("shm_mem", 64))
+        if mb < 1:
+            raise StartupError("shared memory size must be at least 1 MB (shm_mem / -m)")
         try:
             arena = shm.Arena(mb * 1024 * 1024)
-        except (OSError, ValueError) as e:
+        except (OSError, ValueError, shm.ShmError) as e:
             raise StartupError("cannot create %d MB of shared memory: %s" % (mb, e))
         rt.arena = arena
         nchildren = int(self.script.core_params.get("children", 8))
@@ -147,7 +149,6 @@ class Supervisor:
             raise StartupError("shared memory too small (shm_mem=%d MB): %s" % (mb, e))
         rt.counters = counters
         rt.shv = shm.SharedVars(shv_table)
-        rt.locksets = [obj for obj in (shv_table.locks, getattr(rt.timers, "locks", None)) if obj is not None]
         for mod in rt.modules.values():
             for t in mod.tables:
                 t.create(rt, arena)
@@ -323,13 +324,12 @@ class Supervisor:
             child = next((c for c in self.children if c.pid == pid), None)
             if child is None:
                 continue
-            for ls in getattr(self.rt, "locksets", ()):
-                try:
-                    n = ls.recover(pid)
-                    if n:
-                        self.rt.log(0, "released %d lock(s) held by dead process %d" % (n, pid))
-                except Exception:
-                    pass
+            try:
+                n = self.rt.arena.recover(pid)
+                if n:
+                    self.rt.log(0, "released %d lock(s) held by dead process %d" % (n, pid))
+            except Exception as e:
+                self.rt.log(-1, "lock recovery for process %d failed: %r" % (pid, e))
             if self.stopping:
                 continue
             if os.WIFEXITED(status):

@@ -496,6 +496,10 @@ class Table:
         """Delete every record with 0 < expires <= now; returns their keys."""
         return self.scan(lambda key, expires, flags, *rest: 0 < expires <= now)
 
+    def lock_index(self, key) -> int:
+        """The bucket lock that guards key (tests use it to hold a lock)."""
+        return self._where(_key(key)[0])[2]
+
     def bucket_of(self, key) -> int:
         """The bucket a key hashes to (tm puts it in the Via branch)."""
         return self._where(_key(key)[0])[1]

@@ -186,8 +186,7 @@ def test_rpc_through_kampyctl(daemon):
     out = k.kampyctl("core.psx")
     assert "kampy: udp receiver child=0 sock=udp:127.0.0.1:%d" % k.port in out.stdout
     assert "kampy: timer" in out.stdout and "kampy: ctl handler" in out.stdout
-    out = k.kampyctl("stats.get_statistics", "all")
-    assert "sl:200_replies = 1" in out.stdout
+    assert wait_for(lambda: "sl:200_replies = 1" in k.kampyctl("stats.get_statistics", "all").stdout, 5)
     out = k.kampyctl("stats.get_statistics", "sl:")
     assert "sl:200_replies = 1" in out.stdout and "core:" not in out.stdout
     out = k.kampyctl("cnt.get", "sl", "200_replies")
@@ -212,9 +211,11 @@ def test_counters_move_and_shv_is_shared(daemon):
     k = daemon(children=4)
     for i in range(30):
         assert send_udp(k.port, options(k.port, callid="s%d" % i, branch="z9hG4bKs%d" % i))
-    stats = dict(x.split(" = ") for x in k.rpc("stats.get_statistics", "all"))
-    assert int(stats["core:rcv_requests"]) == 30
-    assert int(stats["sl:200_replies"]) == 30
+    def stats():
+        return {a: int(b) for a, b in (x.split(" = ") for x in k.rpc("stats.get_statistics", "all"))}
+    # a worker counts a reply just after sending it: allow it a moment
+    assert wait_for(lambda: stats()["sl:200_replies"] == 30, 5), stats()
+    assert stats()["core:rcv_requests"] == 30
     k2 = k.kampyctl("stats.get_statistics", "rcv_requests")
     assert "core:rcv_requests = 30" in k2.stdout
 
@@ -245,6 +246,8 @@ def test_startup_failures_are_one_clear_line(tmp_path):
     r, dt = _start_fail(tmp_path, 'request_route { nosuch(); }\n')
     assert r.returncode != 0 and "f.cfg:1:17: unknown function 'nosuch'" in r.stderr
     r, dt = _start_fail(tmp_path, 'listen=udp:127.0.0.1:%d\nrpc_socket="unix:%s"\nrequest_route { exit; }\n'
-                        % (free_udp_port(), ctl), ["-m", "0"])
-    assert r.returncode != 0 and "shared memory" in r.stderr
-    assert not ctl.exists()
+                        % (free_udp_port(), ctl), ["-m", "1"])
+    assert r.returncode != 0 and "shared memory too small" in r.stderr, r.stderr
+    assert dt < 5 and not ctl.exists()
+    r, dt = _start_fail(tmp_path, 'request_route { exit; }\n', ["-m", "0"])
+    assert r.returncode != 0 and "at least 1 MB" in r.stderr
