@@ -8,7 +8,7 @@ import subprocess
 import sys
 import zipfile
 
-from conftest import require_tool
+from toolcheck import require_tool
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 

@@ -146,7 +146,7 @@ class Kampy:
 
 def sipp(args, timeout=60, cwd=None):
     """Run sipp to completion (it must stop by itself: -m and -timeout)."""
-    from conftest import require_tool
+    from toolcheck import require_tool
     exe = require_tool("sipp")
     cmd = [exe] + [str(a) for a in args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd)
