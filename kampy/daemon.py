@@ -243,6 +243,7 @@ class Supervisor:
         self.rt.proc_table.set(child.idx, pid, child.title)
 
     def child_main(self, child) -> int:
+        _die_with_parent(self.main_pid)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
@@ -272,6 +273,7 @@ class Supervisor:
 
     # --- the loop ---------------------------------------------------------------------
     def run(self) -> int:
+        self.main_pid = os.getpid()
         self.pipe = os.pipe()
         for fd in self.pipe:
             os.set_blocking(fd, False)
@@ -409,6 +411,19 @@ class Supervisor:
                     mod.destroy(self.rt)
                 except Exception:
                     pass
+
+
+def _die_with_parent(main_pid):
+    """Ask Linux to SIGTERM this child when the supervisor dies, even by
+    SIGKILL, so no orphan keeps serving with stale shared state."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)   # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != main_pid:
+        os._exit(0)
 
 
 def _udp_target(sock, fd):

@@ -28,6 +28,10 @@ from .uri import parse_uri
 _TOKEN_RE = re.compile(rb"[A-Za-z0-9\-.!%*_+`'~]+")
 _UNFOLD_RE = re.compile(rb"\r?\n[ \t]+")  # linear: anchored on the line end
 _MISS = object()
+# the branch of the first via-parm of a Via value (stops at ',' between values)
+_BRANCH_RE = re.compile(rb"[^,]*?;[ \t]*branch[ \t]*=[ \t]*([^;,\s]+)", re.I)
+# a tag header parameter (searched after the closing '>' of a name-addr)
+_TAG_RE = re.compile(rb";[ \t]*tag[ \t]*=[ \t]*([^;,\s]+)", re.I)
 KEEP = object()  # "leave this part as it is" for set_name_addr()
 
 
@@ -135,6 +139,46 @@ class Message:
             if b"," in raw:
                 raw = split_list(raw, brackets=False)[0]
             v = cache[" via1"] = parse_via_value(raw)
+        return v
+
+    # fast reads for transaction matching: one regex search, no parsed object
+    @property
+    def branch(self):
+        """The top Via's branch (None without one)."""
+        v = self._cache.get(" branch", _MISS)
+        if v is _MISS:
+            keys = self._keys
+            v = None
+            if "via" in keys:
+                m = _BRANCH_RE.match(self._val(keys.index("via")))
+                if m is not None:
+                    v = m.group(1)
+            self._cache[" branch"] = v
+        return v
+
+    @property
+    def from_tag(self):
+        """The From tag (None without one)."""
+        return self._tag("from")
+
+    @property
+    def to_tag(self):
+        """The To tag (None without one)."""
+        return self._tag("to")
+
+    def _tag(self, key):
+        ck = " tag" + key
+        v = self._cache.get(ck, _MISS)
+        if v is _MISS:
+            keys = self._keys
+            v = None
+            if key in keys:
+                val = self._val(keys.index(key))
+                gt = val.rfind(b">")
+                m = _TAG_RE.search(val, gt + 1 if gt >= 0 else 0)
+                if m is not None:
+                    v = m.group(1)
+            self._cache[ck] = v
         return v
 
     @property

@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Building and sending a stateless reply to the request being routed."""
 
-import hashlib
 import os
+import zlib
 
 from kampy.module import Fmt, IntV
 from kampy.script.core_funcs import received_via
@@ -17,19 +17,16 @@ COUNTERS = (
     "sent_replies", "sent_err_replies", "received_ACKs", "failures",
 )
 _SPECIFIC = {200, 202, 300, 301, 302, 400, 401, 403, 404, 407, 408, 483, 500}
-_SECRET = os.urandom(8).hex()
+_TAG_PREFIX = os.urandom(12).hex().encode() + b"-"
 
 
 def to_tag(msg) -> bytes:
-    """A To tag that is the same for every retransmission of the request, so
-    that the ACK to our reply can be recognised (Kamailio's sl does the same)."""
-    h = hashlib.md5()
-    via = msg.via
-    h.update(_SECRET.encode())
-    h.update(b"|" + (msg.call_id or b""))
-    h.update(b"|" + ((msg.from_.tag or b"") if msg.from_ is not None else b""))
-    h.update(b"|" + (via.branch or b"" if via is not None else b""))
-    return h.hexdigest()[:32].encode()
+    """A To tag that is the same for every retransmission of the request and
+    for the ACK of a negative reply (same Call-ID, same top Via branch, RFC
+    3261 §17.1.1.3), so that ACK can be recognised; like Kamailio's sl, a
+    fixed per-server prefix and a checksum of the request."""
+    branch = msg.branch or b""
+    return _TAG_PREFIX + b"%08x" % zlib.crc32(branch, zlib.crc32(msg.call_id or b""))
 
 
 def count_reply(rt, code: int):
@@ -99,8 +96,8 @@ def filter_ack(ctx) -> bool:
     msg = ctx.msg
     if msg.method != "ACK":
         return False
-    to = msg.to
-    if to is None or to.tag is None or to.tag != to_tag(msg):
+    tag = msg.to_tag
+    if tag is None or tag != to_tag(msg):
         return False
     ctx.rt.count("sl:received_ACKs")
     return True

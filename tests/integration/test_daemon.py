@@ -251,3 +251,15 @@ def test_startup_failures_are_one_clear_line(tmp_path):
     assert dt < 5 and not ctl.exists()
     r, dt = _start_fail(tmp_path, 'request_route { exit; }\n', ["-m", "0"])
     assert r.returncode != 0 and "at least 1 MB" in r.stderr
+
+
+def test_children_exit_when_the_supervisor_is_killed(daemon):
+    k = daemon(children=2)
+    pids = [p for p in k.pids() if p != k.proc.pid]
+    os.kill(k.proc.pid, signal.SIGKILL)
+    k.proc.wait(5)
+
+    def gone():
+        return all(not os.path.exists("/proc/%d" % p) or
+                   open("/proc/%d/stat" % p).read().rsplit(")", 1)[1].split()[0] == "Z" for p in pids)
+    assert wait_for(gone, 5)

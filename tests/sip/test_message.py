@@ -348,3 +348,25 @@ def test_bad_edit_arguments():
         m.append_header(b"X-A: 1\r\nX-B: 2")
     with pytest.raises(ValueError):
         parse(REPLY.replace(b"f: Alice <sip:alice@atlanta.example.com>;tag=1928301774\r\n", b"")).set_name_addr("From", uri="sip:a@b")
+
+
+@pytest.mark.parametrize("data", [INVITE, REPLY])
+def test_fast_tag_and_branch_reads_agree_with_parsed(data):
+    m = parse(data)
+    assert m.branch == m.via.branch
+    assert m.from_tag == m.from_.tag
+    assert m.to_tag == m.to.tag
+
+
+@pytest.mark.parametrize("value,tag", [
+    (b"<sip:a@b;tag=inuri>", None),
+    (b"<sip:a@b;tag=inuri>;TAG = x1", b"x1"),
+    (b"sip:a@b;tag=t2", b"t2"),
+    (b"\"A;tag=q\" <sip:a@b>;foo=1;tag=t3", b"t3"),
+    (b"<sip:a@b>", None),
+])
+def test_fast_to_tag_edge_cases(value, tag):
+    m = parse(b"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h;rport;BRANCH=z9hG4bKx, SIP/2.0/UDP h2;branch=z9hG4bKy\r\n"
+              b"To: " + value + b"\r\nl: 0\r\n\r\n")
+    assert m.to_tag == tag
+    assert m.branch == b"z9hG4bKx"

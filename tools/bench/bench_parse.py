@@ -47,7 +47,7 @@ INVITE = INVITE.replace(b"Content-Length: 330", b"Content-Length: %d" % len(_bod
 
 def case_a():
     m = parse(INVITE)
-    return m.via.branch, m.from_.tag, m.to.tag, m.call_id, m.cseq.number
+    return m.branch, m.from_tag, m.to_tag, m.call_id, m.cseq.number
 
 
 def case_b():
