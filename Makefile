@@ -15,7 +15,7 @@ $(STAMP): setup.py pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/kampy -c -f etc/kampy.cfg
+	$(BIN)/kampy -f etc/kampy.cfg -D -E
 
 check: $(STAMP)
 	$(BIN)/kampy -c -f etc/kampy.cfg

@@ -263,3 +263,28 @@ def test_children_exit_when_the_supervisor_is_killed(daemon):
         return all(not os.path.exists("/proc/%d" % p) or
                    open("/proc/%d/stat" % p).read().rsplit(")", 1)[1].split()[0] == "Z" for p in pids)
     assert wait_for(gone, 5)
+
+
+def test_daemonizes_with_pidfile(tmp_path):
+    port = free_udp_port()
+    ctl = tmp_path / "ctl"
+    pidfile = tmp_path / "kampy.pid"
+    cfg = tmp_path / "d.cfg"
+    cfg.write_text('listen=udp:127.0.0.1:%d\nrpc_socket="unix:%s"\nchildren=1\nshm_mem=32\n'
+                   'loadmodule "sl"\nrequest_route { sl_send_reply("200", "OK"); }\n' % (port, ctl))
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    with open(tmp_path / "out.log", "wb") as out:
+        t0 = time.time()
+        r = subprocess.run([sys.executable, "-m", "kampy.cli", "-f", str(cfg), "-P", str(pidfile), "-E"],
+                           stdout=out, stderr=subprocess.STDOUT, cwd=str(ROOT), env=env, timeout=30)
+    assert r.returncode == 0
+    assert wait_for(pidfile.exists, 5)
+    pid = int(pidfile.read_text())
+    try:
+        assert wait_for(ctl.exists, 10)
+        assert send_udp(port, options(port)) is not None
+        assert os.getsid(pid) != os.getsid(0)   # its own session: detached from the terminal
+    finally:
+        os.kill(pid, signal.SIGTERM)
+    assert wait_for(lambda: not os.path.exists("/proc/%d" % pid), 5)
+    assert not pidfile.exists() and not ctl.exists()
