@@ -120,6 +120,8 @@ class Func:
     routes: int = ANY_ROUTE
     doc: str = ""
     fixup: Optional[Callable] = None   # optional (args: list, pos) -> list, run at startup
+    level: Optional[int] = None        # a log function: skipped (rc 1) when debug is lower
+    level_arg: Optional[int] = None    # ... or the index of its constant level argument
 
     @property
     def kinds(self) -> list:

@@ -29,6 +29,7 @@ from . import ast as A
 from . import runtime_ops as ops
 from .context import ScriptExit
 from .pv import Registry, to_int, to_str
+from .pv_core import VarPV
 from .regex import compile_posix
 
 ROUTE_KIND_TYPE = {
@@ -101,6 +102,8 @@ class Compiler:
         self.route_calls = {}     # route name -> set of route names it calls
         self.func_uses = {}       # route key -> list of (Func, pos)
         self.cur_key = None
+        self.last_func = None
+        self.in_route = False     # route bodies may read $var straight from _v
         self.helpers = []
         self.unsupported = {}     # function name -> module that names it
 
@@ -257,7 +260,10 @@ class Compiler:
             self.func_uses[self.cur_key] = []
             self.route_calls[self.cur_key] = set()
             self.emit(0, "def %s(ctx):" % fnames[self.cur_key], r.pos)
+            self.emit(1, "_v = ctx.rt.vars")
+            self.in_route = True
             self.block(r.body, 1, loop=False)
+            self.in_route = False
             self.emit(1, "return 1")
             self.lines.append("")
         self.check_route_types()
@@ -430,7 +436,10 @@ class Compiler:
         if getattr(pv, "null_only", False):
             self.err(st.value.pos, "only $null can be assigned to %s" % (st.target.text or st.target.name))
             return
-        src, _k = self.expr(v)
+        src, k = self.expr(v)
+        if type(pv) is VarPV and k in ("int", "str", "bool", "rc"):
+            self.emit(ind, "_v[%r] = %s" % (pv.name, src), st.pos)
+            return
         self.emit(ind, "%s(ctx, %s)" % (name, src), st.pos)
 
     # --- calls -----------------------------------------------------------------------------
@@ -440,6 +449,13 @@ class Compiler:
             if inline is None:
                 return
             fn, args, pos_s = inline
+            level = self.log_level(e)
+            if level is not None:
+                # a log line above `debug` is not even formatted (rc stays 1)
+                self.emit(ind, "if ctx.rt.debug < %d:" % level, e.pos)
+                self.emit(ind + 1, "ctx.rc = 1")
+                self.emit(ind, "else:")
+                ind += 1
             self.emit(ind, "try:", e.pos)
             self.emit(ind + 1, "_rc = %s(ctx%s)" % (fn, "".join(", " + a for a in args)))
             self.emit(ind, "except Exception as e:")
@@ -481,6 +497,21 @@ class Compiler:
         self.prelude(body)
         return "%s(ctx)" % wrapper, "rc"
 
+    def log_level(self, e):
+        """The level of a log function call known at startup, or None."""
+        f = self.last_func
+        if f is None:
+            return None
+        if f.level is not None:
+            return f.level
+        if f.level_arg is not None and f.level_arg < len(e.args):
+            a = e.args[f.level_arg]
+            if isinstance(a, A.StrLit):
+                from ..runtime import LEVEL_NAMES
+                if a.value.strip() in LEVEL_NAMES:
+                    return LEVEL_NAMES[a.value.strip()]
+        return None
+
     def module_call_parts(self, e):
         """(bound function name, argument codes, position) of a module or core
         function call, or None (not one, or an error was recorded)."""
@@ -502,6 +533,7 @@ class Compiler:
                 name, " or ".join(map(str, arities)), "" if arities == [1] else "s", len(e.args)))
             return None
         self.func_uses[self.cur_key].append((f, e.pos))
+        self.last_func = f
         args = []
         for kind, a in zip(f.kinds, e.args):
             code = self.fix_arg(f, kind, a)
@@ -722,6 +754,8 @@ class Compiler:
             pv = self.resolve_pv(e.spec)
             if pv is None:
                 return "None", "any"
+            if self.in_route and type(pv) is VarPV:
+                return "_v.get(%r, 0)" % pv.name, "any"
             return "%s(ctx)" % self.bind(pv.get, "_get"), "any"
         if isinstance(e, A.Keyword):
             from .keywords import keyword_value

@@ -130,7 +130,9 @@ def compile_keyword_cmp(comp, e):
                 raise A.ConfigError(left.pos, "%s cannot be compared with myself" % left.name)
             getter = VALUES[left.name]
         else:
+            saved, comp.in_route = comp.in_route, False
             src, _k = comp.expr(left)
+            comp.in_route = saved
             getter = eval("lambda ctx: " + src, comp.ns)
         code = "%s(ctx)" % comp.bind(_myself(getter), "_my")
         return ("(not %s)" % code if negate else code), "bool"
