@@ -288,3 +288,97 @@ def test_daemonizes_with_pidfile(tmp_path):
         os.kill(pid, signal.SIGTERM)
     assert wait_for(lambda: not os.path.exists("/proc/%d" % pid), 5)
     assert not pidfile.exists() and not ctl.exists()
+
+
+def test_command_line_overrides_listen_and_children(tmp_path):
+    port = free_udp_port()
+    k = Kampy(tmp_path, OPTIONS_CFG, children=1, extra_args=["-n", "3", "-l", "udp:127.0.0.1:%d" % port])
+    k.start()
+    try:
+        assert len(k.worker_pids()) == 3
+        assert send_udp(port, options(port)) is not None
+        assert send_udp(k.port, options(k.port), timeout=0.5) is None   # the config's listen is replaced
+    finally:
+        k.stop()
+
+
+def test_ipv6_listen(daemon, tmp_path):
+    port = free_udp_port()
+    k = daemon(OPTIONS_CFG.replace("request_route", "listen=udp:[::1]:%d\nrequest_route" % port))
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    s.bind(("::1", 0))
+    s.settimeout(3)
+    try:
+        req = (b"OPTIONS sip:ping@[::1]:%d SIP/2.0\r\nVia: SIP/2.0/UDP [::1]:%d;branch=z9hG4bK6;rport\r\n"
+               b"From: <sip:t@[::1]>;tag=1\r\nTo: <sip:ping@[::1]>\r\nCall-ID: v6\r\nCSeq: 1 OPTIONS\r\n"
+               b"Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n" % (port, s.getsockname()[1]))
+        s.sendto(req, ("::1", port))
+        data = s.recvfrom(65535)[0]
+    finally:
+        s.close()
+    m = parse(data)
+    assert m.status == 200 and m.via.received == b"::1"
+
+
+def test_child_that_fails_to_boot_stops_the_daemon(tmp_path):
+    mod = tmp_path / "badboot.py"
+    mod.write_text("from kampy.module import Module\n"
+                   "def child_init(rt, rank):\n"
+                   "    if rank == 1:\n"
+                   "        raise RuntimeError('no database')\n"
+                   "exports = Module(name='badboot', child_init=child_init)\n")
+    k = Kampy(tmp_path, 'loadmodule "%s"\nrequest_route { exit; }\n' % mod, children=2)
+    k.start(wait=False)
+    try:
+        k.proc.wait(10)
+    finally:
+        k.stop()
+    assert k.proc.returncode != 0
+    out = k.output()
+    assert "child_init failed" in out and "failed to boot; stopping" in out
+    assert not os.path.exists(k.ctl)
+
+
+def test_shv_is_shared_between_workers(daemon):
+    cfg = OPTIONS_CFG.replace('sl_send_reply("200", "OK");', 'sl_send_reply("200", "seen $shv(seen)");')
+    k = daemon(cfg, children=4)
+    reasons = []
+    for i in range(12):
+        data = send_udp(k.port, options(k.port, callid="shv%d" % i, branch="z9hG4bKshv%d" % i))
+        reasons.append(parse(data).reason)
+    assert reasons == [b"seen %d" % n for n in range(1, 13)]
+
+
+def test_reply_forwarded_statelessly_by_second_via(daemon):
+    k = daemon()
+    up = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    up.bind(("127.0.0.1", 0))
+    up.settimeout(3)
+    try:
+        reply = (b"SIP/2.0 200 OK\r\n"
+                 b"Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bKours\r\n"
+                 b"Via: SIP/2.0/UDP 10.9.9.9:5060;branch=z9hG4bKtheirs;received=127.0.0.1;rport=%d\r\n"
+                 b"From: <sip:a@b>;tag=1\r\nTo: <sip:c@d>;tag=2\r\nCall-ID: fwd1\r\nCSeq: 1 OPTIONS\r\n"
+                 b"Content-Length: 0\r\n\r\n" % (k.port, up.getsockname()[1]))
+        send_udp(k.port, reply, expect_reply=False)
+        data = up.recvfrom(65535)[0]
+        # not ours on top: dropped
+        send_udp(k.port, reply.replace(b"127.0.0.1:%d;branch=z9hG4bKours" % k.port,
+                                       b"192.0.2.1:5060;branch=z9hG4bKx"), expect_reply=False)
+        with pytest.raises(socket.timeout):
+            up.settimeout(0.5)
+            up.recvfrom(65535)
+    finally:
+        up.close()
+    m = parse(data)
+    assert [v.branch for v in m.vias] == [b"z9hG4bKtheirs"]
+    assert m.call_id == b"fwd1"
+    assert wait_for(lambda: "core:fwd_replies = 1" in k.rpc("stats.get_statistics", "core:"), 3)
+
+
+def test_log_lines_look_like_kamailio(daemon):
+    cfg = OPTIONS_CFG.replace('if (is_method("OPTIONS")) {', 'xnotice("options from $si\\n");\n    if (is_method("OPTIONS")) {')
+    k = daemon(cfg, children=1)
+    send_udp(k.port, options(k.port))
+    pid = k.worker_pids()[0]
+    assert wait_for(lambda: " 1(%d) NOTICE: <script>: options from 127.0.0.1" % pid in k.output(), 3), k.output()

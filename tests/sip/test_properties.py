@@ -151,7 +151,8 @@ TEMPLATES = {
     b"WWW-Authenticate": [b"Digest realm=\"r\", nonce=\"", b"Digest realm="],
     b"Retry-After": [b"120 (", b"60;duration="],
     # more digits than int() converts; a display-name-like run of token characters
-    b"*": [b"9" * 4400, b"a" * 24, b"Alice Bob Carol Dave Eve Frank "],
+    # (bounded by '@': a regression shows as a deadline failure, not as a hang)
+    b"*": [b"9" * 4400, b"a" * 24 + b"@", b"Alice Bob Carol Dave Eve @"],
 }
 
 
