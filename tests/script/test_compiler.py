@@ -318,3 +318,76 @@ def test_reply_body_from_set_reply_body():
                       extra='loadmodule "textops.so"\n')
     m = parse(rt.transport.sent[0][3])
     assert m.status == 486 and m.body == b"busy now" and m.content_type.mime == "text/plain"
+
+
+def test_colon_assign_and_casts():
+    rt, ctx, rc = run("""
+        $var(a) := "12"; $var(b) = (int)$var(a) + 1; $var(c) = (str)5 + "x";
+        $var(d) = (int)"abc";
+    """)
+    assert (rt.vars["a"], rt.vars["b"], rt.vars["c"], rt.vars["d"]) == ("12", 13, "5x", 0)
+
+
+def test_status_keyword_in_reply_route():
+    reply = (b"SIP/2.0 486 Busy Here\r\nVia: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK1\r\n"
+             b"From: <sip:a@b>;tag=1\r\nTo: <sip:c@d>;tag=2\r\nCall-ID: r1\r\nCSeq: 1 INVITE\r\n"
+             b"Content-Length: 0\r\n\r\n")
+    script = compile_text(HEAD + """
+request_route { exit; }
+reply_route {
+    if (status == "486") $var(a) = 1;
+    if (status =~ "^4") $var(b) = 1;
+    if (status >= 400 && status < 500) $var(c) = 1;
+    if ($rs == 486 && $rr == "Busy Here") $var(d) = 1;
+    drop;
+}
+""", "t.cfg")
+    rt = Runtime(script)
+    ctx = rt.new_context(parse(reply))
+    rt.run_reply(ctx)
+    assert all(rt.vars.get(k) == 1 for k in "abcd") and ctx.dropped
+
+
+def test_module_dependencies_and_api(tmp_path):
+    (tmp_path / "provider.py").write_text(
+        "from kampy.module import Module\n"
+        "class Api:\n"
+        "    def __init__(self, rt): self.rt = rt\n"
+        "    def hello(self): return 'hi'\n"
+        "exports = Module(name='provider', api=Api)\n")
+    (tmp_path / "consumer.py").write_text(
+        "from kampy.module import Module, Func\n"
+        "def use(ctx) -> int:\n"
+        "    ctx.rt.vars['got'] = ctx.rt.api('provider').hello()\n"
+        "    return 1\n"
+        "exports = Module(name='consumer', depends=['provider'], functions=[Func('use', use)])\n")
+    errs = errors_of('mpath="%s"\nloadmodule "consumer"\nrequest_route { use(); }\n' % tmp_path)
+    assert errs == ["bad.cfg:2:1: module 'consumer' needs module 'provider': load it first"]
+    script = compile_text('mpath="%s"\nloadmodule "provider"\nloadmodule "consumer"\n'
+                          'request_route { use(); }\n' % tmp_path, "t.cfg")
+    rt = Runtime(script)
+    rt.run_request(rt.new_context(parse(INVITE)))
+    assert rt.vars["got"] == "hi"
+
+
+def test_log_call_above_debug_is_not_run_but_rc_is_one():
+    rt, ctx, rc = run('xdbg("$var(x)"); $var(r) = $rc; xlog("L_DBG", "x"); $var(s) = $rc;',
+                      head=HEAD.replace("#!KAMAILIO\n", "#!KAMAILIO\ndebug=0\n"))
+    assert rt.vars["r"] == 1 and rt.vars["s"] == 1
+
+
+def test_core_param_forms():
+    from kampy.script.compiler import compile_text as ct
+    s = ct('listen=udp:127.0.0.1:5070 advertise 203.0.113.5:5080 name "pub"\n'
+           'listen=udp:[::1]:5071\nlisten=127.0.0.2\nalias=example.com:5060\nalias="b.example.com"\n'
+           'debug=L_INFO\nlog_stderror=yes\nchildren=4\nrequest_route { exit; }\n', "t.cfg")
+    socks = [(x.ip, x.port, x.advertise_host, x.advertise_port, x.name) for x in s.sockets]
+    assert socks == [("127.0.0.1", 5070, "203.0.113.5", 5080, "pub"), ("::1", 5071, None, None, None),
+                     ("127.0.0.2", 5060, None, None, None)]
+    assert s.aliases == [("example.com", 5060), ("b.example.com", None)]
+    assert s.core_params["debug"] == 2 and s.core_params["log_stderror"] is True
+    assert s.core_params["children"] == 4
+    errs = errors_of('children=many\nlog_stderror=perhaps\nlisten=tcp:1.2.3.4:5060\nrequest_route { exit; }\n')
+    assert errs[0] == "bad.cfg:1:1: core parameter 'children' expects a number, not 'many'"
+    assert errs[1].startswith("bad.cfg:2:1: core parameter 'log_stderror' expects yes/no")
+    assert errs[2] == "bad.cfg:3:1: listen: kampy serves UDP only, not tcp"
