@@ -109,12 +109,20 @@ class Runtime:
         self.random = random.Random()
         self._apis = {}
         self._myself = None
+        self.server_header = self._server_value()
         self.counters = LocalCounters()         # "group:name" -> int
         for name in CORE_COUNTERS:
             self.counters.declare(name)
         for mod in self.modules.values():
             for c in mod.counters:
                 self.counters.declare("%s:%s" % (c.group, c.name))
+
+    def _server_value(self):
+        """The Server header value of local replies (None: server_signature=no)."""
+        if not self.params.get("server_signature", True):
+            return None
+        hdr = str(self.params.get("server_header") or "Server: kampy")
+        return (hdr.split(":", 1)[1].strip() if ":" in hdr else hdr).encode()
 
     # --- for the RPC process ---------------------------------------------------------
     @property

@@ -145,7 +145,7 @@ def make_reply(req, code: int, reason=None, to_tag=None, headers=(), body=b"",
             out.append(line if b"\n" not in line else display_name(key).encode() + b": " + req._val(i))
         elif key == "to":
             v = req._val(i)
-            if to_tag and code > 100 and req.to.tag is None:
+            if to_tag and code > 100 and req.to_tag is None:
                 v += b";tag=" + _b(to_tag)
                 out.append(b"To: " + v)
             else:

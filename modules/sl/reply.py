@@ -29,14 +29,23 @@ def to_tag(msg) -> bytes:
     return _TAG_PREFIX + b"%08x" % zlib.crc32(branch, zlib.crc32(msg.call_id or b""))
 
 
-def count_reply(rt, code: int):
-    rt.count("sl:sent_replies")
+def _counter_names(code: int) -> tuple:
+    names = ["sl:sent_replies"]
     if code in _SPECIFIC:
-        rt.count("sl:%d_replies" % code)
+        names.append("sl:%d_replies" % code)
     cls = code // 100
-    rt.count("sl:%dxx_replies" % cls if 1 <= cls <= 6 else "sl:xxx_replies")
+    names.append("sl:%dxx_replies" % cls if 1 <= cls <= 6 else "sl:xxx_replies")
     if code >= 300:
-        rt.count("sl:sent_err_replies")
+        names.append("sl:sent_err_replies")
+    return tuple(names)
+
+
+_NAMES_BY_CODE = {code: _counter_names(code) for code in range(100, 700)}
+
+
+def count_reply(rt, code: int):
+    for name in _NAMES_BY_CODE[code]:
+        rt.count(name)
 
 
 def reply(ctx, code: int, reason: str, headers=(), body=b"", content_type=None) -> int:
@@ -49,13 +58,13 @@ def reply(ctx, code: int, reason: str, headers=(), body=b"", content_type=None) 
         rt.log(-1, "sl: bad reply code %d" % code)
         rt.count("sl:failures")
         return -1
-    extra = list(headers) + ctx.data.pop("reply_headers", [])
-    if not body and "reply_body" in ctx.data:
-        body, content_type = ctx.data.pop("reply_body")
-    server = None
-    if rt.params.get("server_signature", True):
-        hdr = str(rt.params.get("server_header") or "Server: kampy")
-        server = hdr.split(":", 1)[1].strip() if ":" in hdr else hdr
+    extra = headers
+    data = ctx.data
+    if data:
+        extra = list(headers) + data.pop("reply_headers", [])
+        if not body and "reply_body" in data:
+            body, content_type = data.pop("reply_body")
+    server = rt.server_header
     try:
         data = build.make_reply(msg, code, s2b(reason), to_tag=to_tag(msg),
                                 headers=extra, body=body, content_type=content_type,
