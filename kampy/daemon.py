@@ -149,9 +149,14 @@ class Supervisor:
             raise StartupError("shared memory too small (shm_mem=%d MB): %s" % (mb, e))
         rt.counters = counters
         rt.shv = shm.SharedVars(shv_table)
-        for mod in rt.modules.values():
-            for t in mod.tables:
-                t.create(rt, arena)
+        try:
+            for mod in rt.modules.values():
+                for t in mod.tables:
+                    buckets, heap = t.size_fn(rt)
+                    rt.tables[t.name] = shm.Table(arena, t.name, buckets=buckets, nlocks=t.nlocks,
+                                                  heap_bytes=heap, header_fields=t.header_fields)
+        except shm.ShmError as e:
+            raise StartupError("shared memory too small (shm_mem=%d MB) for module tables: %s" % (mb, e))
 
     def bind_udp(self, rt):
         for sock in self.script.sockets:

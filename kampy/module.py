@@ -192,6 +192,16 @@ class Process:
 
 
 @dataclass
+class TableDef:
+    """A shared-memory hash table the module needs, created before the fork.
+    size_fn(rt) gives (buckets, heap_bytes) from the module's parameters."""
+    name: str
+    size_fn: Callable
+    nlocks: int = 64
+    header_fields: tuple = ()
+
+
+@dataclass
 class Module:
     """Everything a module exports."""
     name: str
@@ -203,7 +213,8 @@ class Module:
     rpcs: list = field(default_factory=list)          # list[Rpc]
     event_routes: list = field(default_factory=list)  # list[str], e.g. "uac:reply"
     counters: list = field(default_factory=list)      # list[Counter]
-    tables: list = field(default_factory=list)        # shared-memory tables
+    tables: list = field(default_factory=list)        # list[TableDef]
+    timer_handlers: dict = field(default_factory=dict)  # kind -> fn(rt, key, gen) fired by the timer process
     timers: list = field(default_factory=list)        # list[Timer]
     procs: list = field(default_factory=list)         # list[Process]
     depends: list = field(default_factory=list)       # module names that must be loaded

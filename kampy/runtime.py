@@ -79,6 +79,77 @@ CORE_COUNTERS = (
 )
 
 
+class LocalTable:
+    """A dict with the shm Table's API, for in-process runs.  The daemon
+    replaces it with a shared-memory table of the same name."""
+
+    KEEP = object()
+    DELETE = object()
+    FULL = object()
+
+    def __init__(self, name):
+        self.name = name
+        self.d = {}
+
+    def insert(self, key, value, expires=0.0, flags=0, **fields):
+        if key in self.d:
+            return False
+        self.d[key] = value
+        return True
+
+    def put(self, key, value, expires=0.0, flags=0, **fields):
+        self.d[key] = value
+        return True
+
+    def get(self, key, default=None):
+        return self.d.get(key, default)
+
+    def update(self, key, fn, default=None):
+        cur = self.d.get(key, default)
+        new = fn(cur)
+        if new is self.DELETE:
+            self.d.pop(key, None)
+        elif new is not self.KEEP:
+            self.d[key] = new
+        return new
+
+    def delete(self, key):
+        return self.d.pop(key, None) is not None
+
+    def items(self):
+        return list(self.d.items())
+
+    def __len__(self):
+        return len(self.d)
+
+
+class LocalTimers:
+    """The timer wheel's API for in-process runs, with an explicit clock:
+    tests arm timers and then `fire(rt, now_ms)` what is due."""
+
+    def __init__(self):
+        self.entries = []   # (due_ms, seq, kind, key, gen)
+        self.seq = 0
+        self.now_ms = 0
+
+    def arm(self, delay_ms, kind, key, gen=0):
+        self.seq += 1
+        self.entries.append((self.now_ms + delay_ms, self.seq, kind, key, gen))
+        return True
+
+    def due(self, now_ms=None):
+        now = self.now_ms if now_ms is None else now_ms
+        self.entries.sort()
+        out = []
+        while self.entries and self.entries[0][0] <= now:
+            _d, _s, kind, key, gen = self.entries.pop(0)
+            out.append((kind, key, gen))
+        return out
+
+    def __len__(self):
+        return len(self.entries)
+
+
 class RecordingTransport:
     """A transport for in-process runs: keeps what would go on the wire."""
 
@@ -110,6 +181,13 @@ class Runtime:
         self._apis = {}
         self._myself = None
         self.server_header = self._server_value()
+        self.tables = {}                        # name -> table (LocalTable or shm Table)
+        self.timers = LocalTimers()
+        self.timer_handlers = {}
+        for mod in self.modules.values():
+            for t in mod.tables:
+                self.tables[t.name] = LocalTable(t.name)
+            self.timer_handlers.update(mod.timer_handlers)
         self.counters = LocalCounters()         # "group:name" -> int
         for name in CORE_COUNTERS:
             self.counters.declare(name)
@@ -153,6 +231,23 @@ class Runtime:
                 mod.mod_init(self)
 
     # --- modules -------------------------------------------------------------------
+    def now_ms(self) -> int:
+        """The clock the timers use (monotonic ms; tests move LocalTimers.now_ms)."""
+        t = self.timers
+        if isinstance(t, LocalTimers):
+            return t.now_ms
+        return int(time.monotonic() * 1000)
+
+    def fire_timers(self, now_ms=None):
+        """Run every due timer handler (the timer process does this each tick)."""
+        for kind, key, gen in self.timers.due(now_ms):
+            fn = self.timer_handlers.get(kind)
+            if fn is not None:
+                try:
+                    fn(self, key, gen)
+                except Exception as e:
+                    self.log(-1, "timer %s failed: %r" % (kind, e))
+
     def api(self, name):
         """The API object a module exports to others (declared dependency)."""
         a = self._apis.get(name)

@@ -14,7 +14,7 @@ TICK = 0.01
 
 
 def run_timer(rt, should_stop=lambda: False):
-    handlers = getattr(rt, "timer_handlers", {})
+    handlers = rt.timer_handlers
     jobs = []
     now = time.monotonic()
     for mod in rt.modules.values():
@@ -24,7 +24,7 @@ def run_timer(rt, should_stop=lambda: False):
     while not should_stop():
         now = time.monotonic()
         if wheel is not None:
-            for kind, key, gen in wheel.due(int(time.time() * 1000)):
+            for kind, key, gen in wheel.due(int(time.monotonic() * 1000)):
                 fn = handlers.get(kind)
                 if fn is None:
                     continue

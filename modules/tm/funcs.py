@@ -1,0 +1,345 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""tm's script functions, pseudo-variables, pre-script hook and API."""
+
+from kampy.module import (
+    BranchRouteName, FailureRouteName, Fmt, IntV, Regex, ReplyRouteName,
+)
+from kampy.script.pv import FuncPV, b2s
+from kampy.script.ast import ConfigError
+
+from .params import P
+from . import relay as R
+from . import replies as Y
+from . import trans as T
+
+
+# --- relaying ---------------------------------------------------------------------
+
+def t_relay(ctx) -> int:
+    """t_relay(): forward statefully to $du or the R-URI (and appended branches)"""
+    return R.relay(ctx)
+
+
+def t_relay2(ctx, host: Fmt, port: IntV) -> int:
+    """t_relay(host, port): forward statefully to host:port"""
+    return R.relay(ctx, host, port)
+
+
+def t_relay_to_udp(ctx, host: Fmt, port: IntV) -> int:
+    """t_relay_to_udp(host, port)"""
+    return R.relay(ctx, host, port)
+
+
+def t_relay_to_udp0(ctx) -> int:
+    """t_relay_to_udp()"""
+    return R.relay(ctx)
+
+
+def t_newtran(ctx) -> int:
+    """t_newtran(): create the transaction now (a retransmission ends the script)"""
+    if ctx.t is not None:
+        return 1
+    tid, rec = R.create(ctx)
+    if tid is None:
+        if rec is not None:
+            R.retransmission(ctx, rec)
+            return 0
+        return -1
+    ctx.t = {"tid": tid}
+    return 1
+
+
+def t_reply(ctx, code: IntV, reason: Fmt) -> int:
+    """t_reply(code, reason): reply statefully (creates the transaction if needed)"""
+    extra = ctx.data.pop("reply_headers", [])
+    body, ctype = ctx.data.pop("reply_body", (b"", None))
+    return Y.reply_local(ctx, code, reason, extra, body, ctype)
+
+
+def t_release(ctx) -> int:
+    """t_release(): forget the transaction now"""
+    if ctx.t is None:
+        return -1
+    from .timers import forget
+    forget(ctx.rt, ctx.t["tid"])
+    return 1
+
+
+# --- routes ----------------------------------------------------------------------
+
+def t_on_failure(ctx, name: FailureRouteName) -> int:
+    """t_on_failure(route): failure_route[route] runs when every branch failed"""
+    ctx.data["tm.on_failure"] = name
+    return 1
+
+
+def t_on_reply(ctx, name: ReplyRouteName) -> int:
+    """t_on_reply(route): onreply_route[route] runs for each reply"""
+    ctx.data["tm.on_reply"] = name
+    return 1
+
+
+def t_on_branch(ctx, name: BranchRouteName) -> int:
+    """t_on_branch(route): branch_route[route] runs for each branch sent"""
+    ctx.data["tm.on_branch"] = name
+    return 1
+
+
+def t_on_branch_failure(ctx, name: Fmt) -> int:
+    """t_on_branch_failure(name): event_route[tm:branch-failure:name] (accepted)"""
+    ctx.data["tm.on_branch_failure"] = name
+    return 1
+
+
+def t_set_fr(ctx, inv: IntV, noninv: IntV) -> int:
+    """t_set_fr(fr_inv_timeout, fr_timeout) in ms for this transaction"""
+    ctx.data["tm.fr_inv"] = inv
+    ctx.data["tm.fr"] = noninv
+    return 1
+
+
+def t_set_fr1(ctx, inv: IntV) -> int:
+    """t_set_fr(fr_inv_timeout)"""
+    ctx.data["tm.fr_inv"] = inv
+    return 1
+
+
+def t_reset_fr(ctx) -> int:
+    """t_reset_fr(): back to the module's timers"""
+    ctx.data.pop("tm.fr_inv", None)
+    ctx.data.pop("tm.fr", None)
+    return 1
+
+
+# --- questions ----------------------------------------------------------------------
+
+def _rec(ctx):
+    t = ctx.t
+    if t is None:
+        return None
+    return R.table(ctx.rt).get(T.tkey(t["tid"]))
+
+
+def _reply_code(ctx):
+    if ctx.reply is not None and not ctx.reply.is_request:
+        return ctx.reply.status
+    if not ctx.msg.is_request:
+        return ctx.msg.status
+    rec = _rec(ctx)
+    if rec is not None and rec.get("best"):
+        return rec["best"][0]
+    return ctx.data.get("tm.best")
+
+
+def t_check_status(ctx, rx: Regex) -> int:
+    """t_check_status(regex): the reply's status code matches"""
+    code = _reply_code(ctx)
+    if code is None:
+        return -1
+    return 1 if rx.search(str(code)) else -1
+
+
+def t_is_canceled(ctx) -> int:
+    """t_is_canceled(): the caller CANCELed this transaction"""
+    rec = _rec(ctx)
+    return 1 if rec is not None and rec.get("canceled") else -1
+
+
+def t_check_trans(ctx) -> int:
+    """t_check_trans(): CANCEL → its INVITE transaction exists; another
+    request with a transaction is a retransmission (answered, script ends)"""
+    msg = ctx.msg
+    tab = R.table(ctx.rt)
+    if not msg.is_request:
+        return 1 if T.parse_branch(msg.branch) else -1
+    if msg.method == "CANCEL":
+        return 1 if tab.get(T.server_key(msg, "INVITE")) else -1
+    tid = tab.get(T.server_key(msg))
+    if tid is None:
+        return -1
+    if msg.method == "ACK":
+        return 1
+    R.retransmission(ctx, tid)
+    return 0
+
+
+def t_lookup_request(ctx) -> int:
+    """t_lookup_request(): a transaction exists for this request"""
+    return 1 if R.table(ctx.rt).get(T.server_key(ctx.msg)) else -1
+
+
+def _branches(ctx):
+    rec = _rec(ctx)
+    return rec["b"] if rec is not None else []
+
+
+def t_branch_timeout(ctx) -> int:
+    """t_branch_timeout(): the failed branch timed out"""
+    rec = _rec(ctx)
+    best = rec.get("best") if rec else None
+    return 1 if best and best[0] == 408 and not best[1] else -1
+
+
+def t_branch_replied(ctx) -> int:
+    """t_branch_replied(): the failed branch got a reply"""
+    rec = _rec(ctx)
+    best = rec.get("best") if rec else None
+    return 1 if best and best[1] else -1
+
+
+def t_any_timeout(ctx) -> int:
+    """t_any_timeout(): some branch timed out"""
+    return 1 if any(b["c"] == 408 and b["f"] for b in _branches(ctx)) else -1
+
+
+def t_any_replied(ctx) -> int:
+    """t_any_replied(): some branch got a reply"""
+    return 1 if any(b["c"] and not (b["c"] == 408) for b in _branches(ctx)) else -1
+
+
+def t_flush_flags(ctx) -> int:
+    """t_flush_flags(): store the message flags in the transaction"""
+    rec = _rec(ctx)
+    if rec is None:
+        return -1
+
+    def upd(r):
+        if r is not None:
+            r["ctx"]["flags"] = ctx.flags
+        return r
+    R.table(ctx.rt).update(T.tkey(ctx.t["tid"]), upd)
+    return 1
+
+
+# --- before the script: absorb what belongs to a transaction ---------------------------
+
+def pre_script(ctx) -> bool:
+    """Hop-by-hop ACK to our negative reply, and request retransmissions."""
+    msg = ctx.msg
+    rt = ctx.rt
+    tab = rt.tables.get("tm")
+    if tab is None or msg.method == "CANCEL":
+        return False
+    tid = tab.get(T.server_key(msg))
+    if tid is None:
+        return False
+    if msg.method == "ACK":
+        rec = tab.get(T.tkey(tid))
+        if rec is None or not rec.get("fin") or rec["fin"] < 300:
+            return False      # ACK to a 2xx: end to end, through the script
+
+        def confirm(r):
+            if r is not None:
+                r["ss"] = "confirmed"
+            return r
+        tab.update(T.tkey(tid), confirm)
+        rt.count("tm:absorbed_acks")
+        return True
+    R.retransmission(ctx, tid)
+    return True
+
+
+# --- PVs ----------------------------------------------------------------------------
+
+def _pv(fn):
+    def factory(spec, resolve):
+        if spec.inner is not None:
+            raise ConfigError(spec.pos, "$%s takes no name" % spec.name)
+        return FuncPV(spec, fn)
+    return factory
+
+
+def _reason(ctx):
+    if ctx.reply is not None and not ctx.reply.is_request:
+        return b2s(ctx.reply.reason)
+    if not ctx.msg.is_request:
+        return b2s(ctx.msg.reason)
+    rec = _rec(ctx)
+    best = rec.get("best") if rec else None
+    if best and best[1]:
+        from kampy.sip import parse
+        return b2s(parse(best[1]).reason)
+    if best:
+        return best[3] if len(best) > 3 else None
+    return None
+
+
+def _branch_idx(ctx):
+    rec = _rec(ctx)
+    best = rec.get("best") if rec else None
+    return best[2] if best else 0
+
+
+def t_req_factory(spec, resolve):
+    """$T_req(pv): a PV read on the transaction's request."""
+    from kampy.script.pvparse import parse_pv
+    if not spec.inner or not spec.inner.startswith("$"):
+        raise ConfigError(spec.pos, "$T_req needs a pseudo-variable")
+    inner, _e = parse_pv(spec.inner, 0, spec.pos)
+    pv = resolve(inner)
+
+    def get(ctx):
+        rec = _rec(ctx)
+        if rec is None:
+            return pv.get(ctx) if ctx.msg.is_request else None
+        from kampy.sip import parse
+        from kampy.script.context import Context
+        c = Context(ctx.rt, parse(rec["req"]), rec["src"][0], rec["src"][1])
+        return pv.get(c)
+    return FuncPV(spec, get)
+
+
+def t_rpl_factory(spec, resolve):
+    """$T_rpl(pv): a PV read on the reply being handled (failure/onreply)."""
+    from kampy.script.pvparse import parse_pv
+    if not spec.inner or not spec.inner.startswith("$"):
+        raise ConfigError(spec.pos, "$T_rpl needs a pseudo-variable")
+    inner, _e = parse_pv(spec.inner, 0, spec.pos)
+    pv = resolve(inner)
+
+    def get(ctx):
+        reply = ctx.reply if ctx.reply is not None else (None if ctx.msg.is_request else ctx.msg)
+        if reply is None:
+            return None
+        from kampy.script.context import Context
+        c = Context(ctx.rt, reply, ctx.src_ip, ctx.src_port)
+        return pv.get(c)
+    return FuncPV(spec, get)
+
+
+def t_factory(spec, resolve):
+    """$T(name): id_index, id_label, reply_code, reply_reason, branch_index, ..."""
+    getters = {
+        "reply_code": _reply_code, "reply_reason": _reason, "branch_index": _branch_idx,
+        "id_label": lambda ctx: ctx.t["tid"] if ctx.t else None,
+        "id_index": lambda ctx: int(ctx.t["tid"][:4], 16) if ctx.t else None,
+        "reply_type": lambda ctx: 0 if (ctx.reply is not None and ctx.reply.raw) else 1,
+        "ruid": lambda ctx: None,
+    }
+    fn = getters.get(spec.inner or "")
+    if fn is None:
+        raise ConfigError(spec.pos, "unknown $T(%s)" % spec.inner)
+    return FuncPV(spec, fn)
+
+
+PVS = {
+    "T_reply_code": _pv(_reply_code),
+    "T_reply_reason": _pv(_reason),
+    "T_branch_idx": _pv(_branch_idx),
+    "T_req": t_req_factory,
+    "T_rpl": t_rpl_factory,
+    "T": t_factory,
+}
+
+
+class Api:
+    """What other modules use through rt.api("tm")."""
+
+    def __init__(self, rt):
+        self.rt = rt
+
+    def reply(self, ctx, code, reason):
+        return Y.reply_local(ctx, code, reason)
+
+    def relay(self, ctx, host=None, port=None):
+        return R.relay(ctx, host, port)

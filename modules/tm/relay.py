@@ -1,0 +1,291 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Creating transactions and sending their branches (t_relay, CANCEL).
+
+Theory of operation.  t_relay() on a new request stores the transaction,
+then sends one branch per destination: the R-URI (with $du) and every
+appended branch.  Each branch is the relayed request with its own R-URI and
+our Via on top, whose branch names the transaction and the branch index.
+Timers are armed in the shared wheel: retransmission (Timer A/E, doubling
+from T1 up to T2) and final-response (fr_timer / fr_inv_timer).  Locks are
+held only inside Table.update; sending and scripts run after it.
+"""
+
+from kampy.script import core_funcs
+from kampy.script.context import Context
+from kampy.script.pv import b2s, s2b
+from kampy.sip import build, parse
+from kampy.module import FAILURE_ROUTE, BRANCH_ROUTE
+
+from .params import P
+from . import trans as T
+
+
+def table(rt):
+    return rt.tables["tm"]
+
+
+def saved_state(ctx) -> dict:
+    return {"avps": {k: list(v) for k, v in ctx.avps.d.items()}, "flags": ctx.flags,
+            "bflags": ctx.bflags}
+
+
+def restore_state(ctx, st):
+    ctx.avps.d = {k: list(v) for k, v in st.get("avps", {}).items()}
+    ctx.flags = st.get("flags", 0)
+    ctx.bflags = st.get("bflags", 0)
+
+
+def _sock_index(rt, sock):
+    for i, s in enumerate(rt.sockets):
+        if s is sock:
+            return i
+    return 0
+
+
+def _sock(rt, idx):
+    return rt.sockets[idx] if 0 <= idx < len(rt.sockets) else rt.default_socket()
+
+
+def targets(ctx, host=None, port=None):
+    """(uri, next hop text) of every branch to send: the R-URI with $du, then
+    appended branches.  t_relay(host, port) overrides the next hop."""
+    out = [(b2s(ctx.msg.ruri), ctx.du)]
+    for b in ctx.branches:
+        out.append((b.uri, b.du))
+    if host:
+        hop = "sip:%s:%d" % (host, port or 5060)
+        out = [(u, hop) for u, _d in out]
+    return out
+
+
+def branch_request(ctx, base: bytes, uri: str, idx: int, tid: str, first: bool) -> bytes:
+    """The request of one branch: R-URI, our Via with the branch id."""
+    rt = ctx.rt
+    msg = ctx.msg if first else parse(base)
+    if not first or s2b(uri) != msg.ruri:
+        msg.set_ruri(s2b(uri))
+    sock = ctx.send_socket or ctx.rcv or rt.default_socket()
+    host = ctx.data.get("adv_addr") or sock.host
+    port = ctx.data.get("adv_port") or sock.public_port
+    msg.push_via(build.via_value(host, port, T.branch_id(tid, idx), "UDP", ctx.local_rport))
+    return msg.serialize()
+
+
+def send_branches(ctx, tid, rec, first_new: int, base: bytes, dests) -> int:
+    """Build, send and time the branches dests[...] starting at index first_new.
+    Returns how many were sent."""
+    rt = ctx.rt
+    sent = 0
+    invite = rec["m"] == "INVITE"
+    new = []
+    for n, (uri, du) in enumerate(dests):
+        idx = first_new + n
+        hop = core_funcs.next_hop(ctx, du or uri)
+        if hop is None:
+            rt.log(-1, "tm: cannot resolve the next hop of %s" % (du or uri))
+            new.append({"u": uri, "d": None, "r": b"", "c": 0, "f": 1, "ri": 0, "cp": 0, "cs": 0, "g": 0,
+                        "bad": 1})
+            continue
+        if rec.get("brn"):
+            broute = rt.script.branch_routes.get(rec["brn"])
+            if broute is not None:
+                ctx.route_type = BRANCH_ROUTE
+                saved_ruri = ctx.msg.ruri
+                ctx.msg.set_ruri(s2b(uri))
+                rc = rt.run_route(broute, ctx)
+                ctx.msg.set_ruri(saved_ruri)
+                if ctx.dropped:
+                    ctx.dropped = False
+                    new.append({"u": uri, "d": None, "r": b"", "c": 0, "f": 1, "ri": 0, "cp": 0, "cs": 0,
+                                "g": 0, "bad": 1})
+                    continue
+        data = branch_request(ctx, base, uri, idx, tid, first=(n == 0 and first_new == 0))
+        sock = ctx.send_socket or ctx.rcv or rt.default_socket()
+        rt.send(sock, hop[0], hop[1], data)
+        new.append({"u": uri, "d": [hop[0], hop[1]], "r": data, "c": 0, "f": 0, "ri": P.retr_timer1,
+                    "cp": 0, "cs": 0, "g": 0})
+        sent += 1
+
+    def add(r):
+        if r is None:
+            return T_KEEP
+        r["b"].extend(new)
+        return r
+    T_KEEP = table(rt).KEEP
+    table(rt).update(T.tkey(tid), add)
+    for n, b in enumerate(new):
+        if not b.get("bad"):
+            idx = first_new + n
+            rt.timers.arm(P.retr_timer1, "tm", "r|%s|%d" % (tid, idx), 0)
+            rt.timers.arm(P.fr_timer, "tm", "f|%s|%d" % (tid, idx), 0)
+            rt.count("tm:relayed_branches")
+    return sent
+
+
+def create(ctx):
+    """A new server transaction for ctx.msg; (tid, record) or (None, None) if it exists."""
+    rt = ctx.rt
+    msg = ctx.msg
+    tab = table(rt)
+    sk = T.server_key(msg)
+    tid = T.new_tid()
+    if not tab.insert(sk, tid, expires=0):
+        return None, tab.get(sk)
+    core_funcs.apply_received(ctx)
+    base = msg.serialize()
+    rec = {
+        "m": msg.method, "req": base, "src": [ctx.src_ip, ctx.src_port],
+        "sock": _sock_index(rt, ctx.rcv), "sk": sk, "tt": build.make_tag().decode(),
+        "ss": "proceeding", "lr": b"", "lc": 0, "b": [], "best": None,
+        "fr": ctx.data.get("tm.on_failure", ""), "onr": ctx.data.get("tm.on_reply", ""),
+        "brn": ctx.data.get("tm.on_branch", ""), "ctx": saved_state(ctx), "done": 0,
+        "fin": 0, "t0": rt.now_ms(), "du": ctx.du or "",
+        "fr_ms": ctx.data.get("tm.fr", 0), "frinv_ms": ctx.data.get("tm.fr_inv", 0),
+    }
+    if not tab.put(T.tkey(tid), rec):
+        tab.delete(sk)
+        rt.log(-1, "tm: transaction table full")
+        return None, None
+    rt.count("tm:created")
+    rt.count("tm:current")
+    return tid, rec
+
+
+def send_upstream(rt, rec, data: bytes):
+    src = rec["src"]
+    rt.send(_sock(rt, rec["sock"]), src[0], src[1], data)
+
+
+def relay(ctx, host=None, port=None) -> int:
+    """t_relay(): statefully forward ctx.msg (ACK: statelessly)."""
+    rt = ctx.rt
+    msg = ctx.msg
+    if msg.method == "ACK":
+        return core_funcs.forward_request(ctx, "sip:%s:%d" % (host, port or 5060) if host else None)
+    if msg.method == "CANCEL":
+        return relay_cancel(ctx)
+    existing = ctx.t
+    if existing is not None and existing.get("new_branches"):
+        return add_branches(ctx, host, port)
+    tid, rec = create(ctx)
+    if tid is None:
+        if rec is not None:   # a retransmission: answer it with the last reply
+            retransmission(ctx, rec)
+            return 0
+        return -1
+    ctx.t = {"tid": tid}
+    if rec["m"] == "INVITE" and P.auto_inv_100:
+        trying = T.local_reply(rec["req"], 100, P.auto_inv_100_reason, b"", rt.server_header)
+        send_upstream(rt, rec, trying)
+        table(rt).update(T.tkey(tid), lambda r: _set_last(r, trying, 100))
+    sent = send_branches(ctx, tid, rec, 0, rec["req"], targets(ctx, host, port))
+    if sent == 0:
+        from .replies import complete_local
+        complete_local(rt, tid, 500, "No destination")
+        return -1
+    return 1
+
+
+def _set_last(r, data, code):
+    if r is None:
+        return None
+    if code >= r.get("lc", 0) or code >= 200:
+        r["lr"] = data
+        r["lc"] = code
+    return r
+
+
+def retransmission(ctx, tid):
+    """A request we already have: resend the last reply (or absorb)."""
+    rt = ctx.rt
+    rec = table(rt).get(T.tkey(tid)) if isinstance(tid, str) else None
+    rt.count("tm:retransmissions_rcv")
+    if rec is None:
+        return
+    if ctx.msg.method == "ACK":
+        return
+    if rec.get("lr"):
+        send_upstream(rt, rec, rec["lr"])
+
+
+def add_branches(ctx, host=None, port=None) -> int:
+    """t_relay() in failure_route: new branches on the same transaction."""
+    rt = ctx.rt
+    tid = ctx.t["tid"]
+    rec = table(rt).get(T.tkey(tid))
+    if rec is None:
+        return -1
+
+    def reopen(r):
+        if r is None:
+            return table(rt).KEEP
+        r["done"] = 0
+        r["best"] = None
+        r["fr"] = ctx.data.get("tm.on_failure", "")
+        r["onr"] = ctx.data.get("tm.on_reply", r.get("onr", ""))
+        r["brn"] = ctx.data.get("tm.on_branch", "")
+        r["ctx"] = saved_state(ctx)
+        return r
+    table(rt).update(T.tkey(tid), reopen)
+    ctx.t["relayed"] = True
+    dests = [(b2s(ctx.msg.ruri), ctx.du)] + [(b.uri, b.du) for b in ctx.branches]
+    if host:
+        dests = [(u, "sip:%s:%d" % (host, port or 5060)) for u, _d in dests]
+    sent = send_branches(ctx, tid, rec, len(rec["b"]), ctx.msg.serialize(), dests)
+    return 1 if sent else -1
+
+
+def relay_cancel(ctx) -> int:
+    """A CANCEL: 200 to it, CANCEL on every pending branch of its INVITE."""
+    rt = ctx.rt
+    msg = ctx.msg
+    tab = table(rt)
+    tid = tab.get(T.server_key(msg, "INVITE"))
+    from modules.sl.reply import reply as sl_reply
+    if tid is None:
+        return -1
+    sl_reply(ctx, 200, "canceling")
+    cancel_branches(rt, tid)
+    return 1
+
+
+def cancel_branches(rt, tid):
+    """Send CANCEL on branches that got a provisional; remember it for the others."""
+    tab = table(rt)
+    to_send = []
+
+    def mark(r):
+        if r is None:
+            return tab.KEEP
+        r["canceled"] = 1
+        for i, b in enumerate(r["b"]):
+            if b["f"] or b.get("bad") or b["cs"]:
+                continue
+            if b["c"] >= 100:
+                b["cs"] = 1
+                to_send.append((i, b["r"], b["d"]))
+            else:
+                b["cp"] = 1
+        return r
+    tab.update(T.tkey(tid), mark)
+    rec = tab.get(T.tkey(tid))
+    for i, req, dst in to_send:
+        send_cancel(rt, rec, req, dst)
+
+
+def send_cancel(rt, rec, branch_req, dst):
+    if not branch_req or not dst:
+        return
+    data = T.make_cancel(branch_req)
+    rt.send(_sock(rt, rec["sock"]), dst[0], dst[1], data)
+
+
+def failure_context(rt, rec, tid, reply_msg=None):
+    """A context to run failure_route in, in whichever process got here."""
+    msg = parse(rec["req"])
+    ctx = Context(rt, msg, rec["src"][0], rec["src"][1], "udp", _sock(rt, rec["sock"]), FAILURE_ROUTE)
+    restore_state(ctx, rec.get("ctx", {}))
+    ctx.du = rec.get("du") or None
+    ctx.t = {"tid": tid, "new_branches": True, "rec": rec}
+    ctx.reply = reply_msg
+    return ctx

@@ -1,0 +1,273 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Replies to our branches, in whichever worker receives them.
+
+The branch id in the top Via names the transaction and the branch.  The
+record is updated under its bucket lock (Table.update) and the decision —
+relay a provisional, relay a 2xx at once, store a negative final, finish the
+transaction when every branch is final — is taken there; sending and running
+onreply_route / failure_route happen after the lock is released.  Exactly
+one process finishes a transaction: the one whose update sets `done`.
+"""
+
+from kampy.module import ONREPLY_ROUTE
+from kampy.script.context import ScriptExit
+from kampy.sip import parse
+
+from .params import P
+from . import relay as R
+from . import trans as T
+
+
+def reply_hook(ctx) -> bool:
+    """Module reply hook: True when the reply belongs to one of our branches."""
+    msg = ctx.msg
+    ids = T.parse_branch(msg.branch)
+    if ids is None:
+        return False
+    tid, idx = ids
+    rt = ctx.rt
+    tab = R.table(rt)
+    code = msg.status
+    decision = {}
+
+    def apply(r):
+        if r is None or idx >= len(r["b"]):
+            return tab.KEEP
+        b = r["b"][idx]
+        if b["f"]:
+            decision["retr_final"] = b["c"]
+            return tab.KEEP
+        if code < 200:
+            first = b["c"] < 100
+            b["c"] = max(b["c"], code)
+            decision["provisional"] = True
+            decision["first_1xx"] = first
+            if b["cp"] and not b["cs"]:
+                b["cs"] = 1
+                decision["cancel"] = (b["r"], b["d"])
+            b["g"] += 1 if r["m"] == "INVITE" else 0   # stops Timer A
+            decision["gen"] = b["g"]
+            return r
+        b["c"] = code
+        b["f"] = 1
+        b["g"] += 1
+        if r["m"] == "INVITE" and code >= 300:
+            decision["ack"] = (b["r"], b["d"])
+        if code < 300:
+            decision["relay_2xx"] = True
+            if not r["fin"] or r["fin"] < 300:
+                r["fin"] = code
+            if r["m"] == "INVITE":
+                decision["cancel_others"] = True
+            if not r["done"]:
+                r["done"] = 1
+                decision["finish"] = "2xx"
+            return r
+        best = r.get("best")
+        if best is None or T.best_reply([(0, best[0]), (1, code)]) == 1:
+            r["best"] = [code, ctx.msg.serialize(), idx]
+        if all(x["f"] for x in r["b"]) and not r["done"] and not r["fin"]:
+            r["done"] = 1
+            decision["finish"] = "negative"
+        return r
+    tab.update(T.tkey(tid), apply)
+    rt.count("tm:received_replies")
+    if not decision:
+        return True          # not ours any more (finished, or bad branch index)
+    rec = tab.get(T.tkey(tid))
+    if rec is None:
+        return True
+    if "retr_final" in decision:
+        b = rec["b"][idx]
+        if code >= 300 and rec["m"] == "INVITE":
+            _send_ack(rt, rec, b, ctx.msg)
+        elif code < 300:
+            _relay(rt, rec, ctx.msg)   # 2xx retransmissions are relayed
+        return True
+    if "ack" in decision:
+        _send_ack(rt, rec, rec["b"][idx], ctx.msg)
+    if "cancel" in decision:
+        req, dst = decision["cancel"]
+        R.send_cancel(rt, rec, req, dst)
+    if decision.get("first_1xx") and rec["m"] == "INVITE":
+        rt.timers.arm(rec.get("frinv_ms") or P.fr_inv_timer, "tm", "f|%s|%d" % (tid, idx), decision["gen"])
+    if decision.get("provisional"):
+        if code > 100 and _run_onreply(ctx, rec, tid) and not ctx.dropped:
+            data = _relay(rt, rec, ctx.msg)
+            if data is not None:
+                tab.update(T.tkey(tid), lambda r: _last(r, data, code))
+        return True
+    if decision.get("relay_2xx"):
+        _run_onreply(ctx, rec, tid)   # a 2xx is relayed even if the route drops it
+        _relay(rt, rec, ctx.msg)
+        tab.update(T.tkey(tid), lambda r: _last(r, b"", code))
+        if decision.get("cancel_others"):
+            R.cancel_branches(rt, tid)
+        rt.count("tm:2xx_transactions")
+        _wait(rt, tid)
+        return True
+    _run_onreply(ctx, rec, tid)
+    if decision.get("finish") == "negative":
+        finish(rt, tid)
+    return True
+
+
+def _last(r, data, code):
+    if r is None:
+        return None
+    r["lc"] = code
+    if data:
+        r["lr"] = data
+    return r
+
+
+def _run_onreply(ctx, rec, tid) -> bool:
+    """onreply_route[...] set by t_on_reply(); False if it dropped the reply."""
+    rt = ctx.rt
+    name = rec.get("onr")
+    if not name:
+        return True
+    route = rt.script.onreply_routes.get(name)
+    if route is None:
+        return True
+    ctx.route_type = ONREPLY_ROUTE
+    ctx.t = {"tid": tid, "rec": rec}
+    R.restore_state(ctx, rec.get("ctx", {}))
+    rt.run_route(route, ctx)
+    return not ctx.dropped
+
+
+def _relay(rt, rec, reply):
+    """Send a reply upstream: our Via removed."""
+    try:
+        reply.pop_via()
+        data = reply.serialize()
+    except Exception as e:
+        rt.log(-1, "tm: cannot relay reply: %r" % (e,))
+        return None
+    R.send_upstream(rt, rec, data)
+    rt.count("tm:relayed_replies")
+    return data
+
+
+def _send_ack(rt, rec, b, reply):
+    if not b.get("r") or not b.get("d"):
+        return
+    try:
+        data = T.make_ack(b["r"], reply)
+    except Exception as e:
+        rt.log(-1, "tm: cannot build ACK: %r" % (e,))
+        return
+    rt.send(R._sock(rt, rec["sock"]), b["d"][0], b["d"][1], data)
+
+
+def finish(rt, tid, timeout=False):
+    """Every branch is final and none was 2xx: failure_route, else relay the best."""
+    tab = R.table(rt)
+    rec = tab.get(T.tkey(tid))
+    if rec is None:
+        return
+    best = rec.get("best")
+    reply_msg = parse(best[1]) if best and best[1] else None
+    fr = rec.get("fr")
+    if fr:
+        route = rt.script.failure_routes.get(fr)
+        if route is not None:
+            tab.update(T.tkey(tid), lambda r: _clear_fr(r))
+            ctx = R.failure_context(rt, rec, tid, reply_msg)
+            ctx.data["tm.best"] = best[0] if best else 408
+            try:
+                rt.run_route(route, ctx)
+            except ScriptExit:
+                pass
+            if ctx.t.get("relayed"):
+                return        # new branches: the transaction goes on
+            if ctx.data.get("tm.replied"):
+                _wait(rt, tid)
+                return
+            rec = tab.get(T.tkey(tid)) or rec
+    send_best(rt, tid, rec)
+
+
+def _clear_fr(r):
+    if r is None:
+        return None
+    r["fr"] = ""
+    return r
+
+
+def send_best(rt, tid, rec):
+    best = rec.get("best")
+    if best is None:
+        data = T.local_reply(rec["req"], 500, "No reply", rec["tt"].encode(), rt.server_header)
+        code = 500
+    elif best[1]:
+        reply = parse(best[1])
+        reply.pop_via()
+        data = reply.serialize()
+        code = best[0]
+    else:
+        code = best[0]
+        data = T.local_reply(rec["req"], code, best[3] if len(best) > 3 else "Request Timeout",
+                             rec["tt"].encode(), rt.server_header)
+    R.send_upstream(rt, rec, data)
+    R.table(rt).update(T.tkey(tid), lambda r: _final(r, data, code))
+    if rec["m"] == "INVITE" and code >= 300:
+        rt.timers.arm(P.retr_timer1, "tm", "g|%s|%d" % (tid, P.retr_timer1), 0)
+    rt.count("tm:%dxx_transactions" % (code // 100))
+    _wait(rt, tid)
+
+
+def _final(r, data, code):
+    if r is None:
+        return None
+    r["fin"] = code
+    r["lr"] = data
+    r["lc"] = code
+    r["ss"] = "completed"
+    return r
+
+
+def complete_local(rt, tid, code, reason):
+    """A transaction that could not send anything answers itself."""
+    rec = R.table(rt).get(T.tkey(tid))
+    if rec is None:
+        return
+    data = T.local_reply(rec["req"], code, reason, rec["tt"].encode(), rt.server_header)
+    R.send_upstream(rt, rec, data)
+    R.table(rt).update(T.tkey(tid), lambda r: _final(r, data, code))
+    _wait(rt, tid)
+
+
+def reply_local(ctx, code, reason, headers=(), body=b"", ctype=None) -> int:
+    """t_reply(): the transaction of ctx answers with a local reply."""
+    rt = ctx.rt
+    t = ctx.t
+    tab = R.table(rt)
+    if t is None:
+        from . import relay
+        tid, rec = relay.create(ctx)
+        if tid is None:
+            return -1
+        ctx.t = t = {"tid": tid}
+    tid = t["tid"]
+    rec = tab.get(T.tkey(tid))
+    if rec is None:
+        return -1
+    data = T.local_reply(rec["req"], code, reason, rec["tt"].encode() if code > 100 else b"",
+                         rt.server_header, headers=headers, body=body, content_type=ctype)
+    R.send_upstream(rt, rec, data)
+    tab.update(T.tkey(tid), (lambda r: _final(r, data, code)) if code >= 200 else
+               (lambda r: _last(r, data, code)))
+    if code >= 200:
+        ctx.data["tm.replied"] = True
+        rt.count("tm:local_replies")
+        if rec["m"] == "INVITE" and code >= 300:
+            rt.timers.arm(P.retr_timer1, "tm", "g|%s|%d" % (tid, P.retr_timer1), 0)
+        _wait(rt, tid)
+    return 1
+
+
+def _wait(rt, tid):
+    """Keep the finished transaction wt_timer ms for retransmissions, then drop it."""
+    rt.timers.arm(P.wt_timer, "tm", "w|%s|0" % tid, 0)

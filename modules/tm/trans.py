@@ -1,0 +1,134 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Transactions in the shared table: keys, records, small helpers.
+
+A transaction is one record `t:<tid>` (a dict, msgpack-encoded in shared
+memory) plus an index record `k:<server key>` → tid, so that a
+retransmission, a CANCEL or a hop-by-hop ACK arriving at any worker finds it.
+Our branches carry the tid in their Via branch (`z9hG4bK<tid>.<n>`), so a
+reply finds its transaction and branch without any index.
+
+Record fields: m method, req the request as relayed (script edits applied,
+before our Via), src [ip, port] of the caller, sock index of the receiving
+socket, sk server key, tt our To tag for local replies, ss server state,
+lr/lc the last reply sent upstream and its code, b branches, best [code,
+reply] the best final reply so far, fr/onr/br route names, ctx saved script
+state, done (completion taken), fin (final code sent upstream), t0 start ms.
+A branch: u URI, d [ip, port], r request sent, c highest code received,
+f final received, ri retransmission interval, cp CANCEL pending, cs CANCEL
+sent, g timer generation.
+"""
+
+import binascii
+import os
+
+from kampy.sip import build
+
+PREFIX = b"z9hG4bK"
+
+
+def new_tid() -> str:
+    return binascii.hexlify(os.urandom(8)).decode()
+
+
+def branch_id(tid: str, idx: int) -> bytes:
+    return PREFIX + tid.encode() + b".%d" % idx
+
+
+def parse_branch(branch):
+    """(tid, idx) from one of our branches, else None."""
+    if not branch or not branch.startswith(PREFIX):
+        return None
+    rest = branch[len(PREFIX):]
+    tid, dot, idx = rest.partition(b".")
+    if not dot or len(tid) != 16 or not idx.isdigit():
+        return None
+    return tid.decode("ascii", "replace"), int(idx)
+
+
+def server_key(msg, method=None):
+    """RFC 3261 §17.2.3 (branch, sent-by, method; ACK matches its INVITE),
+    or the RFC 2543 fallback from Call-ID, CSeq, From tag, To tag, R-URI, Via."""
+    via = msg.via
+    m = method or msg.method
+    if m == "ACK":
+        m = "INVITE"
+    branch = via.branch if via is not None else None
+    if branch and branch.startswith(PREFIX):
+        return "k:%s|%s|%s" % (branch.decode("latin-1").lower(), via.sent_by.decode("latin-1").lower(), m)
+    cseq = msg.cseq
+    return "k2543:%s|%s|%s|%s|%s|%s" % (
+        (msg.call_id or b"").decode("latin-1"), cseq.number if cseq else 0,
+        (msg.from_tag or b"").decode("latin-1"), (msg.to_tag or b"").decode("latin-1") if m != "INVITE" else "",
+        msg.ruri.decode("latin-1") if m != "ACK" else "", via.sent_by.decode("latin-1") if via else "")
+
+
+def tkey(tid: str) -> str:
+    return "t:" + tid
+
+
+def best_reply(codes):
+    """RFC 3261 §16.7 step 6: the branch whose final code to forward.
+    6xx beats everything, else the lowest class; 503 counts as 500."""
+    best = None
+    for i, code in codes:
+        cls = code // 100
+        rank = (0 if cls == 6 else cls, 500 if code == 503 else code)
+        if best is None or rank < best[0]:
+            best = (rank, i)
+    return None if best is None else best[1]
+
+
+def make_ack(branch_request: bytes, reply) -> bytes:
+    """The ACK a proxy sends itself for a non-2xx final reply (§17.1.1.3):
+    R-URI, Call-ID, From, CSeq number and top Via of the request, To of the
+    reply, Route headers of the request."""
+    from kampy.sip import parse
+    req = parse(branch_request)
+    lines = [b"ACK " + req.ruri + b" SIP/2.0"]
+    for key, name, value in req.header_fields():
+        if key == "via":
+            lines.append(b"Via: " + value.split(b",")[0].strip())
+            break
+    for key, name, value in req.header_fields():
+        if key == "route":
+            lines.append(b"Route: " + value)
+    lines.append(b"From: " + req.header("from"))
+    lines.append(b"To: " + (reply.header("to") or req.header("to")))
+    lines.append(b"Call-ID: " + req.call_id)
+    lines.append(b"CSeq: %d ACK" % req.cseq.number)
+    lines.append(b"Max-Forwards: 70")
+    lines.append(b"Content-Length: 0")
+    return b"\r\n".join(lines) + b"\r\n\r\n"
+
+
+def make_cancel(branch_request: bytes, reason: bytes = None) -> bytes:
+    """CANCEL of one of our INVITE branches (§9.1): same R-URI, top Via,
+    Call-ID, From, To, CSeq number and Route set."""
+    from kampy.sip import parse
+    req = parse(branch_request)
+    lines = [b"CANCEL " + req.ruri + b" SIP/2.0"]
+    for key, name, value in req.header_fields():
+        if key == "via":
+            lines.append(b"Via: " + value.split(b",")[0].strip())
+            break
+    for key, name, value in req.header_fields():
+        if key == "route":
+            lines.append(b"Route: " + value)
+    lines.append(b"From: " + req.header("from"))
+    lines.append(b"To: " + req.header("to"))
+    lines.append(b"Call-ID: " + req.call_id)
+    lines.append(b"CSeq: %d CANCEL" % req.cseq.number)
+    lines.append(b"Max-Forwards: 70")
+    if reason:
+        lines.append(b"Reason: " + reason)
+    lines.append(b"Content-Length: 0")
+    return b"\r\n".join(lines) + b"\r\n\r\n"
+
+
+def local_reply(req_bytes: bytes, code: int, reason, to_tag: bytes, server=None,
+                headers=(), body=b"", content_type=None) -> bytes:
+    """A reply the transaction generates itself (100, 408, a t_reply)."""
+    from kampy.sip import parse
+    req = parse(req_bytes)
+    return build.make_reply(req, code, reason, to_tag=to_tag, server=server,
+                            headers=headers, body=body, content_type=content_type)
