@@ -144,7 +144,8 @@ class Supervisor:
             rt.proc_table = ProcTable(arena, nprocs)
             counters = shm.Counters(arena, rt.counters.names(), nprocs)
             shv_table = shm.Table(arena, "shv", buckets=256, nlocks=8, heap_bytes=256 * 1024)
-            rt.timers = shm.TimerWheel(arena)
+            from .timer import NamedTimers
+            rt.timers = NamedTimers(shm.TimerWheel(arena), rt.timer_handlers)
         except shm.ShmError as e:
             raise StartupError("shared memory too small (shm_mem=%d MB): %s" % (mb, e))
         rt.counters = counters

@@ -13,6 +13,25 @@ import time
 TICK = 0.01
 
 
+class NamedTimers:
+    """The shared wheel stores a small int kind; modules name their kinds."""
+
+    def __init__(self, wheel, names):
+        self.wheel = wheel
+        self.ids = {n: i for i, n in enumerate(sorted(names))}
+        self.names = {i: n for n, i in self.ids.items()}
+
+    def arm(self, delay_ms, kind, key, gen=0):
+        return self.wheel.arm(int(delay_ms), self.ids[kind], key, gen)
+
+    def due(self, now_ms=None):
+        names = self.names
+        return [(names.get(k, k), key, gen) for k, key, gen in self.wheel.due(now_ms)]
+
+    def __len__(self):
+        return len(self.wheel)
+
+
 def run_timer(rt, should_stop=lambda: False):
     handlers = rt.timer_handlers
     jobs = []

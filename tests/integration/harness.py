@@ -55,7 +55,7 @@ class Kampy:
         self.ctl = str(self.dir / "kampy_ctl")
         self.cfg = self.dir / "kampy.cfg"
         head = ("#!KAMAILIO\nlisten=udp:127.0.0.1:%d\nchildren=%d\nrpc_socket=\"unix:%s\"\n"
-                "log_stderror=yes\ndebug=2\nshm_mem=32\n" % (self.port, children, self.ctl))
+                "log_stderror=yes\ndebug=2\nshm_mem=64\n" % (self.port, children, self.ctl))
         self.cfg.write_text(head + cfg_body)
         self.log = self.dir / "kampy.log"
         self.args = list(extra_args)

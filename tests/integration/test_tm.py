@@ -1,0 +1,88 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""tm through the real daemon: sipp caller → kampy → sipp callee."""
+
+import subprocess
+
+import pytest
+
+from harness import Kampy, SCENARIOS, free_udp_port, sipp, wait_for
+from toolcheck import require_tool
+
+CFG = """
+loadmodule "tm.so"
+loadmodule "sl.so"
+loadmodule "textops.so"
+loadmodule "maxfwd.so"
+loadmodule "siputils.so"
+request_route {
+    if (!mf_process_maxfwd_header("10")) { sl_send_reply("483", "Too Many Hops"); exit; }
+    if (has_totag()) { t_relay("127.0.0.1", CALLEE2); exit; }
+    if (is_method("INVITE")) { t_on_failure("NEXT"); }
+    t_relay("127.0.0.1", CALLEE);
+    exit;
+}
+failure_route[NEXT] {
+    if (t_is_canceled()) exit;
+    if (t_check_status("486|408")) {
+        t_relay("127.0.0.1", CALLEE2);
+    }
+}
+"""
+
+
+class Callee:
+    """A sipp UAS in the background; stops itself after -timeout."""
+
+    def __init__(self, tmp_path, scenario="uas", port=None, extra=()):
+        self.port = port or free_udp_port()
+        exe = require_tool("sipp")
+        args = [exe, "-i", "127.0.0.1", "-p", str(self.port), "-nostdin", "-timeout", "60s", "-bg"]
+        args = [exe, "-i", "127.0.0.1", "-p", str(self.port), "-nostdin", "-timeout", "60s"]
+        if scenario in ("uas",):
+            args += ["-sn", scenario]
+        else:
+            args += ["-sf", str(SCENARIOS / scenario)]
+        self.proc = subprocess.Popen(args + list(extra), cwd=str(tmp_path), stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait(5)
+
+
+@pytest.fixture
+def net(tmp_path):
+    things = []
+    yield things
+    for t in things:
+        t.stop()
+
+
+def test_calls_through_tm(net, tmp_path):
+    callee = Callee(tmp_path)
+    net.append(callee)
+    k = Kampy(tmp_path, CFG.replace("CALLEE2", str(callee.port)).replace("CALLEE", str(callee.port)),
+              children=4).start()
+    net.append(k)
+    r = sipp(["127.0.0.1:%d" % k.port, "-sn", "uac", "-s", "bob", "-m", 20, "-r", 10, "-i", "127.0.0.1",
+              "-p", free_udp_port(), "-nostdin", "-timeout", "40s", "-timeout_error"], timeout=60, cwd=tmp_path)
+    assert r.returncode == 0, r.stdout[-1500:] + k.output()[-2000:]
+    stats = {a: int(b) for a, b in (x.split(" = ") for x in k.rpc("stats.get_statistics", "tm:"))}
+    # INVITE and BYE of each call (sipp sends the BYE to us); the ACK goes statelessly
+    assert stats["tm:created"] == 40 and stats["tm:2xx_transactions"] == 40
+
+
+def test_busy_callee_then_failure_route_to_second(net, tmp_path):
+    busy = Callee(tmp_path, "uas_busy.xml")
+    ok = Callee(tmp_path)
+    net.extend([busy, ok])
+    k = Kampy(tmp_path, CFG.replace("CALLEE2", str(ok.port)).replace("CALLEE", str(busy.port)),
+              children=2).start()
+    net.append(k)
+    r = sipp(["127.0.0.1:%d" % k.port, "-sn", "uac", "-s", "bob", "-m", 5, "-r", 5, "-i", "127.0.0.1",
+              "-p", free_udp_port(), "-nostdin", "-timeout", "40s", "-timeout_error"], timeout=60, cwd=tmp_path)
+    assert r.returncode == 0, r.stdout[-1500:] + k.output()[-2000:]
+    stats = {a: int(b) for a, b in (x.split(" = ") for x in k.rpc("stats.get_statistics", "tm:"))}
+    # two branches per INVITE (486, then the second callee), one per BYE
+    assert stats["tm:relayed_branches"] == 15
+    assert stats["tm:2xx_transactions"] == 10 and stats["tm:4xx_transactions"] == 0
