@@ -52,7 +52,7 @@ __all__ = [
     "reply_event", "tu_reply_event", "timer_event", "STATES", "EVENTS", "RUNNING", "TABLES",
     "CANCEL_NONE", "CANCEL_ASKED", "CANCEL_SENT",
     "SendRequest", "ResendRequest", "SendAck", "SendCancel", "PassToTU", "SendTrying", "SendReply",
-    "ResendLastReply", "StartTimer", "StopTimer", "Timeout", "TransportError", "Terminate", "Drop",
+    "ResendLastReply", "StartTimer", "StopTimer", "Timeout", "TransportError", "Terminate", "Drop", "Action",
 ]
 
 
@@ -211,7 +211,7 @@ TIMERS = Timers()
 # The retransmission specs (Timers A, E, G) also become the new d["rt"].
 _RETRANSMIT = {
     "T1": lambda t, d: t.t1,                               # first A, E, G: §17.1.1.2, §17.1.2.2, §17.2.1
-    "2*rt": lambda t, d: min(2 * d["rt"], t.t2),                      # A doubles, bounded by B only: §17.1.1.2
+    "2*rt": lambda t, d: 2 * d["rt"],                      # A doubles, bounded by B only: §17.1.1.2
     "min(2*rt,T2)": lambda t, d: min(2 * d["rt"], t.t2),   # E and G double up to T2: §17.1.2.2, §17.2.1
     "T2": lambda t, d: t.t2,                               # E in Proceeding: §17.1.2.2
 }

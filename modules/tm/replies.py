@@ -26,6 +26,9 @@ def reply_hook(ctx) -> bool:
         return False
     tid, idx = ids
     rt = ctx.rt
+    cseq = msg.cseq
+    if cseq is not None and cseq.method == "CANCEL":
+        return True          # the reply to our hop-by-hop CANCEL ends here
     tab = R.table(rt)
     code = msg.status
     decision = {}

@@ -86,3 +86,30 @@ def test_busy_callee_then_failure_route_to_second(net, tmp_path):
     # two branches per INVITE (486, then the second callee), one per BYE
     assert stats["tm:relayed_branches"] == 15
     assert stats["tm:2xx_transactions"] == 10 and stats["tm:4xx_transactions"] == 0
+
+
+def test_cancel_while_ringing(net, tmp_path):
+    ring = Callee(tmp_path, "uas_ring_cancel.xml")
+    net.append(ring)
+    k = Kampy(tmp_path, CFG.replace("CALLEE2", str(ring.port)).replace("CALLEE", str(ring.port)),
+              children=2).start()
+    net.append(k)
+    r = sipp(["127.0.0.1:%d" % k.port, "-sf", SCENARIOS / "uac_cancel.xml", "-m", 5, "-r", 5,
+              "-i", "127.0.0.1", "-p", free_udp_port(), "-nostdin", "-timeout", "40s", "-timeout_error"],
+             timeout=60, cwd=tmp_path)
+    assert r.returncode == 0, r.stdout[-1500:] + k.output()[-2000:]
+
+
+def test_no_answer_times_out_to_failure_route(net, tmp_path):
+    silent = Callee(tmp_path, "uas_silent.xml")
+    ok = Callee(tmp_path)
+    net.extend([silent, ok])
+    cfg = CFG.replace("CALLEE2", str(ok.port)).replace("CALLEE", str(silent.port))
+    cfg = cfg.replace('t_on_failure("NEXT");', 't_on_failure("NEXT"); t_set_fr(1500, 1000);')
+    k = Kampy(tmp_path, cfg, children=2).start()
+    net.append(k)
+    r = sipp(["127.0.0.1:%d" % k.port, "-sn", "uac", "-s", "bob", "-m", 3, "-r", 3, "-i", "127.0.0.1",
+              "-p", free_udp_port(), "-nostdin", "-timeout", "40s", "-timeout_error"], timeout=60, cwd=tmp_path)
+    assert r.returncode == 0, r.stdout[-1500:] + k.output()[-2000:]
+    stats = {a: int(b) for a, b in (x.split(" = ") for x in k.rpc("stats.get_statistics", "tm:"))}
+    assert stats["tm:timeouts"] == 3
