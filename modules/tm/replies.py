@@ -73,10 +73,16 @@ def reply_hook(ctx) -> bool:
             r["done"] = 1
             decision["finish"] = "negative"
         return r
-    tab.update(T.tkey(tid), apply)
+    found = tab.update(T.tkey(tid), apply)
     rt.count("tm:received_replies")
     if not decision:
-        return True          # not ours any more (finished, or bad branch index)
+        if found is tab.KEEP and 200 <= code < 300 and cseq is not None and cseq.method == "INVITE" \
+                and tab.get(T.tkey(tid)) is None:
+            # a 2xx retransmission after the transaction was forgotten: a
+            # proxy relays it statelessly (RFC 3261 §16.7 step 4, §18.2.2)
+            from kampy.worker import forward_reply
+            forward_reply(ctx)
+        return True          # otherwise absorbed (finished, or bad branch index)
     rec = tab.get(T.tkey(tid))
     if rec is None:
         return True
@@ -84,8 +90,8 @@ def reply_hook(ctx) -> bool:
         b = rec["b"][idx]
         if code >= 300 and rec["m"] == "INVITE":
             _send_ack(rt, rec, b, ctx.msg)
-        elif code < 300:
-            _relay(rt, rec, ctx.msg)   # 2xx retransmissions are relayed
+        elif 200 <= code < 300:
+            _relay(rt, rec, ctx.msg)   # 2xx retransmissions are relayed, late 1xx are not
         return True
     if "ack" in decision:
         _send_ack(rt, rec, rec["b"][idx], ctx.msg)
@@ -96,14 +102,19 @@ def reply_hook(ctx) -> bool:
         rt.timers.arm(rec.get("frinv_ms") or P.fr_inv_timer, "tm", "f|%s|%d" % (tid, idx), decision["gen"])
     if decision.get("provisional"):
         if code > 100 and _run_onreply(ctx, rec, tid) and not ctx.dropped:
+            now = tab.get(T.tkey(tid))
+            if now is None or now.get("fin"):
+                return True   # a final reply overtook this one: a late 1xx is not relayed
             data = _relay(rt, rec, ctx.msg)
             if data is not None:
                 tab.update(T.tkey(tid), lambda r: _last(r, data, code))
         return True
     if decision.get("relay_2xx"):
         _run_onreply(ctx, rec, tid)   # a 2xx is relayed even if the route drops it
-        _relay(rt, rec, ctx.msg)
-        tab.update(T.tkey(tid), lambda r: _last(r, b"", code))
+        data = _relay(rt, rec, ctx.msg)
+        # kept to answer retransmissions of a non-INVITE request; an INVITE's
+        # 2xx is retransmitted end to end by the callee
+        tab.update(T.tkey(tid), lambda r: _last(r, data if rec["m"] != "INVITE" else b"", code))
         if decision.get("cancel_others"):
             R.cancel_branches(rt, tid)
         rt.count("tm:2xx_transactions")
@@ -271,6 +282,12 @@ def reply_local(ctx, code, reason, headers=(), body=b"", ctype=None) -> int:
     return 1
 
 
-def _wait(rt, tid):
-    """Keep the finished transaction wt_timer ms for retransmissions, then drop it."""
-    rt.timers.arm(P.wt_timer, "tm", "w|%s|0" % tid, 0)
+def _wait(rt, tid, method=None):
+    """Keep the finished transaction for retransmissions, then drop it:
+    wt_timer (Kamailio), and for a non-INVITE at least Timer J (64*T1,
+    RFC 3261 §17.2.2) so that a client whose final replies got lost still
+    gets one when it retransmits."""
+    rec = R.table(rt).get(T.tkey(tid)) if method is None else None
+    m = method or (rec["m"] if rec else "INVITE")
+    wait = P.wt_timer if m == "INVITE" else max(P.wt_timer, 64 * P.retr_timer1)
+    rt.timers.arm(wait, "tm", "w|%s|0" % tid, 0)

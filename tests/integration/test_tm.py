@@ -113,3 +113,15 @@ def test_no_answer_times_out_to_failure_route(net, tmp_path):
     assert r.returncode == 0, r.stdout[-1500:] + k.output()[-2000:]
     stats = {a: int(b) for a, b in (x.split(" = ") for x in k.rpc("stats.get_statistics", "tm:"))}
     assert stats["tm:timeouts"] == 3
+
+
+def test_lossy_path_completes_every_call(net, tmp_path):
+    callee = Callee(tmp_path, extra=["-lost", "10"])
+    net.append(callee)
+    k = Kampy(tmp_path, CFG.replace("CALLEE2", str(callee.port)).replace("CALLEE", str(callee.port)),
+              children=2).start()
+    net.append(k)
+    r = sipp(["127.0.0.1:%d" % k.port, "-sn", "uac", "-s", "bob", "-m", 20, "-r", 10, "-i", "127.0.0.1",
+              "-p", free_udp_port(), "-nostdin", "-timeout", "80s", "-timeout_error",
+              "-lost", "10"], timeout=100, cwd=tmp_path)
+    assert r.returncode == 0, r.stdout[-1500:] + k.output()[-2000:]

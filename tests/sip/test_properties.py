@@ -12,8 +12,11 @@ Deterministic (derandomize, no example database): CI sees the same examples
 on every run.  Known parser bugs are pinned at the end as strict xfails.
 """
 
+import contextlib
 import pathlib
 import re
+import signal
+import threading
 import time
 from datetime import timedelta
 
@@ -84,8 +87,32 @@ ACCESSORS = (
 )
 
 
+@contextlib.contextmanager
+def time_limit(seconds):
+    """Fail, rather than hang, on super-linear parsing (sre checks signals)."""
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expired(_signum, _frame):
+        raise TimeoutError("parsing one message took over %g s" % seconds)
+
+    old = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
 def exercise(data: bytes):
     """parse() and read everything; only ParseError may escape (it is caught)."""
+    with time_limit(2.0):
+        return _exercise(data)
+
+
+def _exercise(data: bytes):
     m = attempt(parse, data)
     if m is None:
         return None
