@@ -191,32 +191,6 @@ def test_every_expect_has_its_config():
 ANY = "ANY_ROUTE"
 RQ = "REQUEST_ROUTE|FAILURE_ROUTE|BRANCH_ROUTE"
 PENDING_MODULES = {
-    "tm": {
-        "functions": {
-            "t_relay": ([()], "REQUEST_ROUTE|FAILURE_ROUTE"),
-            "t_on_failure": ([("FailureRouteName",)], RQ + "|ONREPLY_ROUTE"),
-            "t_on_branch": ([("BranchRouteName",)], RQ + "|ONREPLY_ROUTE"),
-            "t_on_reply": ([("ReplyRouteName",)], RQ + "|ONREPLY_ROUTE"),
-            "t_check_trans": ([()], RQ + "|ONREPLY_ROUTE"),
-            "t_check_status": ([("Fmt",)], ANY),
-            "t_is_canceled": ([()], ANY),
-            "t_newtran": ([()], "REQUEST_ROUTE"),
-            "t_reply": ([("IntV", "Fmt")], RQ),
-        },
-        # kampy's tmx module gets the $T_* pseudo-variables with tm
-        "pvs": {"T_reply_code": False, "T_reply_reason": False, "T_branch_idx": False},
-        "params": {"failure_reply_mode": int, "fr_timer": int, "fr_inv_timer": int},
-    },
-    "rr": {
-        "functions": {
-            "record_route": ([(), ("Fmt",)], RQ),
-            "loose_route": ([()], "REQUEST_ROUTE"),
-            "add_rr_param": ([("Fmt",)], RQ),
-            "check_route_param": ([("Regex",)], "REQUEST_ROUTE"),
-        },
-        "pvs": {},
-        "params": {"enable_full_lr": int, "append_fromtag": int, "enable_double_rr": int},
-    },
     "uac": {
         "functions": {
             "uac_replace_from": ([("Fmt",), ("Fmt", "Fmt")], "REQUEST_ROUTE|BRANCH_ROUTE"),
