@@ -102,12 +102,23 @@ def reply_hook(ctx) -> bool:
         rt.timers.arm(rec.get("frinv_ms") or P.fr_inv_timer, "tm", "f|%s|%d" % (tid, idx), decision["gen"])
     if decision.get("provisional"):
         if code > 100 and _run_onreply(ctx, rec, tid) and not ctx.dropped:
-            now = tab.get(T.tkey(tid))
-            if now is None or now.get("fin"):
-                return True   # a final reply overtook this one: a late 1xx is not relayed
-            data = _relay(rt, rec, ctx.msg)
-            if data is not None:
-                tab.update(T.tkey(tid), lambda r: _last(r, data, code))
+            try:
+                ctx.msg.pop_via()
+                data = ctx.msg.serialize()
+            except Exception as e:
+                rt.log(-1, "tm: cannot relay reply: %r" % (e,))
+                return True
+
+            def send_if_not_final(r):
+                # The one send done under the transaction's lock: a 2xx taken by
+                # another worker sets `fin` under this lock, so a 1xx can never
+                # overtake it on the way upstream (Kamailio's reply lock).
+                if r is None or r.get("fin"):
+                    return tab.KEEP
+                R.send_upstream(rt, r, data)
+                rt.count("tm:relayed_replies")
+                return _last(r, data, code)
+            tab.update(T.tkey(tid), send_if_not_final)
         return True
     if decision.get("relay_2xx"):
         _run_onreply(ctx, rec, tid)   # a 2xx is relayed even if the route drops it

@@ -116,18 +116,18 @@ def test_no_answer_times_out_to_failure_route(net, tmp_path):
 
 
 def test_lossy_path_completes_every_call(net, tmp_path):
-    """10 % of what the callee sends or receives is lost: kampy's
-    retransmissions (INVITE, BYE), its relaying of 2xx retransmissions and
-    its absorbing of the caller's retransmissions carry every call through.
-    (Loss on the caller's side too would also drop ACKs for good, which
-    sipp's simple scenarios cannot survive whatever the proxy does.)"""
-    callee = Callee(tmp_path, "uas_lossy.xml", extra=["-lost", "10"])
+    """10 % of what the caller sends or receives is lost (sipp -lost 10):
+    kampy absorbs the caller's retransmissions, answers them with its last
+    reply, relays the callee's 2xx retransmissions and carries every call
+    through.  (sipp drops a lost request's retransmissions as duplicates, so
+    loss on the callee's side would break sipp itself, not the proxy.)"""
+    callee = Callee(tmp_path, "uas_lossy.xml")
     net.append(callee)
     k = Kampy(tmp_path, CFG.replace("CALLEE2", str(callee.port)).replace("CALLEE", str(callee.port)),
               children=2).start()
     net.append(k)
     r = sipp(["127.0.0.1:%d" % k.port, "-sn", "uac", "-s", "bob", "-m", 20, "-r", 10, "-i", "127.0.0.1",
               "-p", free_udp_port(), "-nostdin", "-timeout", "80s", "-timeout_error",
-              "-trace_err"], timeout=100, cwd=tmp_path)
+              "-lost", "10", "-trace_err"], timeout=100, cwd=tmp_path)
     errors = "".join(p.read_text(errors="replace")[-3000:] for p in tmp_path.glob("*errors.log"))
     assert r.returncode == 0, errors + k.output()[-2000:]
