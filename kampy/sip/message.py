@@ -32,6 +32,20 @@ _MISS = object()
 _BRANCH_RE = re.compile(rb"[^,]*?;[ \t]*branch[ \t]*=[ \t]*([^;,\s]+)", re.I)
 # a tag header parameter (searched after the closing '>' of a name-addr)
 _TAG_RE = re.compile(rb";[ \t]*tag[ \t]*=[ \t]*([^;,\s]+)", re.I)
+
+
+def _fast_param(val: bytes, marker: bytes, start: int, first_value: bool):
+    """The usual spelling (`;branch=x`, `;tag=x`) found with bytes.find;
+    _MISS sends the caller to the regex for anything unusual."""
+    i = val.find(marker, start)
+    if i < 0 or (first_value and val.find(b",", 0, i) >= 0):
+        return _MISS
+    j = i + len(marker)
+    k = val.find(b";", j)
+    v = val[j:] if k < 0 else val[j:k]
+    if not v or b"," in v or b" " in v or b"\t" in v:
+        return _MISS
+    return v
 KEEP = object()  # "leave this part as it is" for set_name_addr()
 
 
@@ -150,9 +164,11 @@ class Message:
             keys = self._keys
             v = None
             if "via" in keys:
-                m = _BRANCH_RE.match(self._val(keys.index("via")))
-                if m is not None:
-                    v = m.group(1)
+                val = self._val(keys.index("via"))
+                v = _fast_param(val, b";branch=", 0, True)
+                if v is _MISS:
+                    m = _BRANCH_RE.match(val)
+                    v = m.group(1) if m is not None else None
             self._cache[" branch"] = v
         return v
 
@@ -174,10 +190,14 @@ class Message:
             v = None
             if key in keys:
                 val = self._val(keys.index(key))
-                gt = val.rfind(b">")
-                m = _TAG_RE.search(val, gt + 1 if gt >= 0 else 0)
-                if m is not None:
-                    v = m.group(1)
+                gt = val.rfind(b">") + 1
+                v = _fast_param(val, b";tag=", gt, False)
+                if v is _MISS:
+                    if b"tag" in val[gt:].lower():
+                        m = _TAG_RE.search(val, gt)
+                        v = m.group(1) if m is not None else None
+                    else:
+                        v = None
             self._cache[ck] = v
         return v
 
