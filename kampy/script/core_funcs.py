@@ -359,6 +359,11 @@ def forward(ctx) -> int:
     return forward_request(ctx)
 
 
+def forward2(ctx, host: Fmt, port: IntV) -> int:
+    """forward(host, port): send the request statelessly to host:port"""
+    return forward_request(ctx, "sip:%s:%d" % (host, port))
+
+
 def forward1(ctx, uri: Fmt) -> int:
     """forward(uri): send the request statelessly to uri"""
     return forward_request(ctx, uri if ":" in uri else "sip:" + uri)
@@ -389,4 +394,5 @@ FUNCTIONS = [
     Func("force_send_socket", force_send_socket, ANY_ROUTE),
     Func("forward", forward, REQUEST_ROUTE | FAILURE_ROUTE | BRANCH_ROUTE),
     Func("forward", forward1, REQUEST_ROUTE | FAILURE_ROUTE | BRANCH_ROUTE),
+    Func("forward", forward2, REQUEST_ROUTE | FAILURE_ROUTE | BRANCH_ROUTE),
 ]

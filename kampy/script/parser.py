@@ -548,7 +548,7 @@ class _Parser:
             if self.nest > _MAX_NEST:
                 raise self.fail("expression nested too deeply")
             if (t.kind == "OP" and t.value in ("!", "~")) or \
-                    (t.kind == "ID" and t.value == "not" and not self.at_op("(", 1)):
+                    (t.kind == "ID" and t.value == "not"):
                 self.next()
                 return UnOp("~" if t.value == "~" else "!", self.unary(), t.pos)
             if t.kind == "OP" and t.value == "-":

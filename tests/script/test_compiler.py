@@ -391,3 +391,13 @@ def test_core_param_forms():
     assert errs[0] == "bad.cfg:1:1: core parameter 'children' expects a number, not 'many'"
     assert errs[1].startswith("bad.cfg:2:1: core parameter 'log_stderror' expects yes/no")
     assert errs[2] == "bad.cfg:3:1: listen: kampy serves UDP only, not tcp"
+
+
+def test_word_operators_and_forward_host_port():
+    rt, ctx, rc = run("""
+        if ($rU == "bob" and not ($rU == "x")) $var(a) = 1;
+        if (not ($rU == "x") or $rU == "y") $var(b) = 1;
+        forward("198.51.100.9", 5090);
+    """)
+    assert rt.vars.get("a") == 1 and rt.vars.get("b") == 1
+    assert rt.transport.sent[0][1:3] == ("198.51.100.9", 5090)
