@@ -3,7 +3,7 @@
 
 from kampy.module import (
     ANY_ROUTE, BRANCH_ROUTE, Counter, FAILURE_ROUTE, Func, Module, ONREPLY_ROUTE,
-    PvDef, REQUEST_ROUTE, TableDef,
+    PvDef, REQUEST_ROUTE, Rpc, TableDef,
 )
 from .params import P
 from . import funcs as F
@@ -46,6 +46,7 @@ exports = Module(
     ],
     pvs=[PvDef(name, factory) for name, factory in F.PVS.items()],
     counters=[Counter("tm", n) for n in COUNTERS],
+    rpcs=[Rpc("tm.stats", F.rpc_stats, F.rpc_stats.__doc__), Rpc("tm.list", F.rpc_list, F.rpc_list.__doc__)],
     tables=[TableDef("tm", lambda rt: (P.table_buckets, P.table_mb * 1024 * 1024), nlocks=256)],
     timer_handlers={"tm": fire},
     reply_hook=reply_hook,

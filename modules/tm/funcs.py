@@ -343,3 +343,41 @@ class Api:
 
     def relay(self, ctx, host=None, port=None):
         return R.relay(ctx, host, port)
+
+
+# --- RPC ----------------------------------------------------------------------------
+
+def rpc_stats(rt):
+    """tm.stats: current, created and finished transactions by class"""
+    c = rt.counters
+    out = {}
+    for name in ("current", "created", "1xx_transactions", "2xx_transactions", "3xx_transactions",
+                 "4xx_transactions", "5xx_transactions", "6xx_transactions", "local_replies",
+                 "relayed_replies", "retransmissions", "timeouts"):
+        try:
+            out[name] = c.get("tm:" + name)
+        except KeyError:
+            out[name] = 0
+    return out
+
+
+def rpc_list(rt):
+    """tm.list: the transactions in memory (method, Call-ID, branches, state)"""
+    from kampy.sip import parse
+    out = []
+    for key, rec in R.table(rt).items():
+        if not str(key).startswith("t:") or not isinstance(rec, dict):
+            continue
+        try:
+            req = parse(rec["req"])
+            callid = b2s(req.call_id)
+            cseq = "%d %s" % (req.cseq.number, req.cseq.method)
+        except Exception:
+            callid, cseq = "", ""
+        out.append({
+            "tid": key[2:], "method": rec.get("m"), "callid": callid, "cseq": cseq,
+            "from": "%s:%d" % (rec["src"][0], rec["src"][1]), "state": rec.get("ss"),
+            "final": rec.get("fin", 0), "branches": len(rec.get("b", [])),
+            "replies": ",".join(str(b["c"]) for b in rec.get("b", [])),
+        })
+    return out

@@ -131,3 +131,23 @@ def test_lossy_path_completes_every_call(net, tmp_path):
               "-lost", "10", "-trace_err"], timeout=100, cwd=tmp_path)
     errors = "".join(p.read_text(errors="replace")[-3000:] for p in tmp_path.glob("*errors.log"))
     assert r.returncode == 0, errors + k.output()[-2000:]
+
+
+def test_tm_rpc_shows_transactions(net, tmp_path):
+    ring = Callee(tmp_path, "uas_silent.xml")
+    net.append(ring)
+    k = Kampy(tmp_path, CFG.replace("CALLEE2", str(ring.port)).replace("CALLEE", str(ring.port)),
+              children=2).start()
+    net.append(k)
+    caller = subprocess.Popen([require_tool("sipp"), "127.0.0.1:%d" % k.port, "-sn", "uac", "-s", "bob",
+                               "-m", "1", "-i", "127.0.0.1", "-p", str(free_udp_port()), "-nostdin",
+                               "-timeout", "20s"], cwd=str(tmp_path), stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    net.append(type("P", (), {"stop": lambda self: (caller.kill(), caller.wait(5))})())
+    assert wait_for(lambda: any(t["replies"] == "180" for t in k.rpc("tm.list")), 10)
+    t = k.rpc("tm.list")[0]
+    assert t["method"] == "INVITE" and t["cseq"] == "1 INVITE" and t["final"] == 0
+    stats = k.rpc("tm.stats")
+    assert stats["current"] >= 1 and stats["created"] >= 1
+    out = k.kampyctl("tm.list")
+    assert "method: INVITE" in out.stdout
