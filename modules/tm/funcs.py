@@ -344,6 +344,18 @@ class Api:
     def relay(self, ctx, host=None, port=None):
         return R.relay(ctx, host, port)
 
+    def register_reply_callback(self, fn):
+        """fn(ctx, rec, code) runs for every reply to one of our branches (not
+        for retransmissions of a final), in the worker that received it,
+        before it is relayed and with no lock held.  ctx.msg is the reply;
+        rec["req"] is the request as relayed (bytes)."""
+        if fn not in Y.REPLY_CALLBACKS:
+            Y.REPLY_CALLBACKS.append(fn)
+
+    def transaction(self, ctx):
+        """The transaction record of ctx (a dict snapshot) or None."""
+        return _rec(ctx)
+
 
 # --- RPC ----------------------------------------------------------------------------
 

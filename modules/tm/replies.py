@@ -18,6 +18,17 @@ from . import relay as R
 from . import trans as T
 
 
+REPLY_CALLBACKS = []   # fn(ctx, rec, code): modules (dialog) watching replies
+
+
+def _callbacks(ctx, rec, code):
+    for fn in REPLY_CALLBACKS:
+        try:
+            fn(ctx, rec, code)
+        except Exception as e:
+            ctx.rt.log(-1, "tm: reply callback %r failed: %r" % (fn, e))
+
+
 def reply_hook(ctx) -> bool:
     """Module reply hook: True when the reply belongs to one of our branches."""
     msg = ctx.msg
@@ -86,6 +97,8 @@ def reply_hook(ctx) -> bool:
     rec = tab.get(T.tkey(tid))
     if rec is None:
         return True
+    if REPLY_CALLBACKS and "retr_final" not in decision:
+        _callbacks(ctx, rec, code)
     if "retr_final" in decision:
         b = rec["b"][idx]
         if code >= 300 and rec["m"] == "INVITE":
