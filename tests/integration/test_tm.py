@@ -151,3 +151,37 @@ def test_tm_rpc_shows_transactions(net, tmp_path):
     assert stats["current"] >= 1 and stats["created"] >= 1
     out = k.kampyctl("tm.list")
     assert "method: INVITE" in out.stdout
+
+
+def test_parallel_forking_one_answers_the_other_is_canceled(net, tmp_path):
+    answer = Callee(tmp_path)
+    ringing = Callee(tmp_path, "uas_silent.xml")
+    net.extend([answer, ringing])
+    cfg = CFG.replace('    t_relay("127.0.0.1", CALLEE);\n',
+                      '    if (is_method("INVITE")) { $du = "sip:127.0.0.1:%d"; '
+                      'append_branch("sip:bob@127.0.0.1:%d"); t_relay(); exit; }\n'
+                      '    t_relay("127.0.0.1", CALLEE);\n' % (answer.port, ringing.port))
+    k = Kampy(tmp_path, cfg.replace("CALLEE2", str(answer.port)).replace("CALLEE", str(answer.port)),
+              children=2).start()
+    net.append(k)
+    r = sipp(["127.0.0.1:%d" % k.port, "-sn", "uac", "-s", "bob", "-m", 3, "-r", 3, "-i", "127.0.0.1",
+              "-p", free_udp_port(), "-nostdin", "-timeout", "40s", "-timeout_error"], timeout=60, cwd=tmp_path)
+    assert r.returncode == 0, r.stdout[-1500:] + k.output()[-2000:]
+    # the ringing callee got a CANCEL, answered 487 and received our ACK
+    assert wait_for(lambda: k.rpc("tm.stats")["current"] <= 3, 10)
+    stats = {a: int(b) for a, b in (x.split(" = ") for x in k.rpc("stats.get_statistics", "tm:"))}
+    assert stats["tm:relayed_branches"] == 3 * 2 + 3   # two per INVITE, one per BYE
+
+
+def test_300_concurrent_calls(net, tmp_path):
+    callee = Callee(tmp_path)
+    net.append(callee)
+    k = Kampy(tmp_path, CFG.replace("CALLEE2", str(callee.port)).replace("CALLEE", str(callee.port)),
+              children=4).start()
+    net.append(k)
+    r = sipp(["127.0.0.1:%d" % k.port, "-sn", "uac", "-s", "bob", "-m", 300, "-r", 60, "-d", 6000,
+              "-l", 400, "-i", "127.0.0.1", "-p", free_udp_port(), "-nostdin", "-timeout", "90s",
+              "-timeout_error"], timeout=120, cwd=tmp_path)
+    assert r.returncode == 0, r.stdout[-1500:] + k.output()[-2000:]
+    stats = {a: int(b) for a, b in (x.split(" = ") for x in k.rpc("stats.get_statistics", "tm:"))}
+    assert stats["tm:2xx_transactions"] == 600
