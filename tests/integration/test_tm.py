@@ -36,7 +36,6 @@ class Callee:
     def __init__(self, tmp_path, scenario="uas", port=None, extra=()):
         self.port = port or free_udp_port()
         exe = require_tool("sipp")
-        args = [exe, "-i", "127.0.0.1", "-p", str(self.port), "-nostdin", "-timeout", "60s", "-bg"]
         args = [exe, "-i", "127.0.0.1", "-p", str(self.port), "-nostdin", "-timeout", "60s"]
         if scenario in ("uas",):
             args += ["-sn", scenario]
