@@ -142,13 +142,15 @@ class Supervisor:
         self.nprocs = nprocs
         try:
             rt.proc_table = ProcTable(arena, nprocs)
-            counters = shm.Counters(arena, rt.counters.names(), nprocs)
+            base = getattr(rt.counters, "base", rt.counters)
+            counters = shm.Counters(arena, base.names(), nprocs)
             shv_table = shm.Table(arena, "shv", buckets=256, nlocks=8, heap_bytes=256 * 1024)
             from .timer import NamedTimers
             rt.timers = NamedTimers(shm.TimerWheel(arena), rt.timer_handlers)
         except shm.ShmError as e:
             raise StartupError("shared memory too small (shm_mem=%d MB): %s" % (mb, e))
         rt.counters = counters
+        rt.wrap_counters()
         rt.shv = shm.SharedVars(shv_table)
         try:
             for mod in rt.modules.values():

@@ -72,6 +72,36 @@ class LocalCounters:
         return dict(self.d)
 
 
+class ComputedCounters:
+    """Counters plus those a module computes when asked (Counter(fn=...)),
+    e.g. from the states of records in a shared table."""
+
+    def __init__(self, base, rt, computed: dict):
+        self.base = base
+        self.rt = rt
+        self.computed = computed      # "group:name" -> fn(rt)
+
+    def __getattr__(self, name):
+        return getattr(self.base, name)
+
+    def get(self, name):
+        fn = self.computed.get(name)
+        return fn(self.rt) if fn is not None else self.base.get(name)
+
+    def reset(self, name):
+        if name not in self.computed:
+            self.base.reset(name)
+
+    def names(self):
+        return self.base.names() + [n for n in self.computed if n not in self.base.names()]
+
+    def get_all(self):
+        out = self.base.get_all()
+        for n, fn in self.computed.items():
+            out[n] = fn(self.rt)
+        return out
+
+
 CORE_COUNTERS = (
     "core:rcv_requests", "core:rcv_replies", "core:fwd_requests", "core:fwd_replies",
     "core:drop_requests", "core:drop_replies", "core:err_requests", "core:err_replies",
@@ -193,7 +223,17 @@ class Runtime:
             self.counters.declare(name)
         for mod in self.modules.values():
             for c in mod.counters:
-                self.counters.declare("%s:%s" % (c.group, c.name))
+                if c.fn is None:
+                    self.counters.declare("%s:%s" % (c.group, c.name))
+        self.wrap_counters()
+
+    def wrap_counters(self):
+        """Put the computed counters of modules in front of self.counters."""
+        computed = {"%s:%s" % (c.group, c.name): c.fn for m in self.modules.values()
+                    for c in m.counters if c.fn is not None}
+        if computed:
+            base = self.counters.base if isinstance(self.counters, ComputedCounters) else self.counters
+            self.counters = ComputedCounters(base, self, computed)
 
     def _server_value(self):
         """The Server header value of local replies (None: server_signature=no)."""

@@ -401,3 +401,16 @@ def test_word_operators_and_forward_host_port():
     """)
     assert rt.vars.get("a") == 1 and rt.vars.get("b") == 1
     assert rt.transport.sent[0][1:3] == ("198.51.100.9", 5090)
+
+
+def test_computed_counters(tmp_path):
+    (tmp_path / "cmod.py").write_text(
+        "from kampy.module import Module, Counter\n"
+        "exports = Module(name='cmod', counters=[Counter('cmod', 'answer', fn=lambda rt: 42),\n"
+        "                                       Counter('cmod', 'plain')])\n")
+    script = compile_text('mpath="%s"\nloadmodule "cmod"\nrequest_route { exit; }\n' % tmp_path, "t.cfg")
+    rt = Runtime(script)
+    rt.count("cmod:plain", 3)
+    assert rt.counters.get("cmod:answer") == 42 and rt.counters.get("cmod:plain") == 3
+    assert rt.counters.get_all()["cmod:answer"] == 42
+    assert "cmod:answer" in rt.counters.names()

@@ -1,0 +1,108 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Scenario s2: sipp caller → kampy (record_route + t_relay, in-dialog by
+loose_route) → sipp callee.  Reports the highest call rate with no failed
+call and the proxy CPU per call at a fixed 200 calls/s.
+
+Run: python -m tools.bench.s2 [--duration 10] [--children 2]   (prints; asserts nothing)
+"""
+
+import argparse
+import csv
+import pathlib
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "integration"))
+
+from harness import Kampy, free_udp_port  # noqa: E402
+from .s1 import cpu_seconds  # noqa: E402
+
+CFG = """
+loadmodule "tm.so"
+loadmodule "sl.so"
+loadmodule "rr.so"
+loadmodule "maxfwd.so"
+loadmodule "siputils.so"
+modparam("rr", "append_fromtag", 1)
+request_route {
+    if (!mf_process_maxfwd_header("10")) { sl_send_reply("483", "Too Many Hops"); exit; }
+    if (has_totag()) {
+        if (loose_route()) { t_relay(); exit; }
+        if (is_method("ACK")) { exit; }
+        sl_send_reply("404", "Not here");
+        exit;
+    }
+    if (is_method("INVITE")) { record_route(); }
+    t_relay("127.0.0.1", CALLEE);
+}
+"""
+
+
+def run_calls(port, rate, seconds, workdir):
+    n = int(rate * seconds)
+    stat = pathlib.Path(workdir) / ("s2_%d.csv" % rate)
+    if stat.exists():
+        stat.unlink()
+    cmd = ["sipp", "127.0.0.1:%d" % port, "-sn", "uac", "-s", "bob", "-m", str(n), "-r", str(rate),
+           "-l", str(max(200, rate * 2)), "-i", "127.0.0.1", "-p", str(free_udp_port()), "-nostdin",
+           "-timeout", "%ds" % (seconds + 40), "-trace_stat", "-stf", str(stat), "-fd", "1"]
+    t0 = time.time()
+    subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=seconds + 80)
+    took = time.time() - t0
+    rows = list(csv.reader(open(stat), delimiter=";")) if stat.exists() else []
+    if len(rows) < 2:
+        return 0, n, 0, took
+    col = {name: i for i, name in enumerate(rows[0])}
+    last = rows[-1]
+    return (int(last[col["SuccessfulCall(C)"]]), int(last[col["FailedCall(C)"]]),
+            int(last[col["Retransmissions(C)"]]), took)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--duration", type=int, default=10)
+    ap.add_argument("--children", type=int, default=2)
+    ap.add_argument("--max-rate", type=int, default=3000)
+    a = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        callee = free_udp_port()
+        uas = subprocess.Popen(["sipp", "-sn", "uas", "-i", "127.0.0.1", "-p", str(callee), "-nostdin"],
+                               cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        k = Kampy(tmp, CFG.replace("CALLEE", str(callee)), children=a.children).start()
+        try:
+            pids = k.pids()
+            c0 = cpu_seconds(pids)
+            succ, fail, retr, took = run_calls(k.port, 200, a.duration, tmp)
+            per = (cpu_seconds(pids) - c0) / max(succ, 1) * 1e3
+            print("s2 at 200 calls/s for %ds: %d ok, %d failed, %d retransmissions; kampy CPU %.2f ms per call"
+                  % (a.duration, succ, fail, retr, per))
+            lo, hi, rate = 0, None, 200
+            while rate <= a.max_rate:
+                succ, fail, retr, took = run_calls(k.port, rate, a.duration, tmp)
+                ok = fail == 0 and succ == rate * a.duration
+                print("  %5d calls/s: %s %s" % (rate, "ok  " if ok else "FAIL", (succ, fail, retr, round(took, 1))))
+                if not ok:
+                    hi = rate
+                    break
+                lo = rate
+                rate *= 2
+            if hi is not None:
+                while hi - lo > max(25, lo // 20):
+                    mid = (lo + hi) // 2
+                    succ, fail, retr, took = run_calls(k.port, mid, a.duration, tmp)
+                    ok = fail == 0 and succ == mid * a.duration
+                    print("  %5d calls/s: %s %s" % (mid, "ok  " if ok else "FAIL", (succ, fail, retr, round(took, 1))))
+                    lo, hi = (mid, hi) if ok else (lo, mid)
+            print("s2 highest call rate with no failed call (children=%d): %d calls/s" % (a.children, lo))
+        finally:
+            k.stop()
+            uas.kill()
+            uas.wait(5)
+
+
+if __name__ == "__main__":
+    main()
