@@ -71,20 +71,17 @@ def branch_request(ctx, base: bytes, uri: str, idx: int, tid: str, first: bool) 
     return msg.serialize()
 
 
-def send_branches(ctx, tid, rec, first_new: int, base: bytes, dests) -> int:
-    """Build, send and time the branches dests[...] starting at index first_new.
-    Returns how many were sent."""
+def build_branches(ctx, tid, rec, first_new: int, base: bytes, dests) -> list:
+    """The branch records for dests, requests built (branch_route run), nothing sent."""
     rt = ctx.rt
-    sent = 0
-    invite = rec["m"] == "INVITE"
     new = []
     for n, (uri, du) in enumerate(dests):
         idx = first_new + n
+        bad = {"u": uri, "d": None, "r": b"", "c": 0, "f": 1, "ri": 0, "cp": 0, "cs": 0, "g": 0, "bad": 1}
         hop = core_funcs.next_hop(ctx, du or uri)
         if hop is None:
             rt.log(-1, "tm: cannot resolve the next hop of %s" % (du or uri))
-            new.append({"u": uri, "d": None, "r": b"", "c": 0, "f": 1, "ri": 0, "cp": 0, "cs": 0, "g": 0,
-                        "bad": 1})
+            new.append(bad)
             continue
         if rec.get("brn"):
             broute = rt.script.branch_routes.get(rec["brn"])
@@ -92,38 +89,54 @@ def send_branches(ctx, tid, rec, first_new: int, base: bytes, dests) -> int:
                 ctx.route_type = BRANCH_ROUTE
                 saved_ruri = ctx.msg.ruri
                 ctx.msg.set_ruri(s2b(uri))
-                rc = rt.run_route(broute, ctx)
+                rt.run_route(broute, ctx)
                 ctx.msg.set_ruri(saved_ruri)
                 if ctx.dropped:
                     ctx.dropped = False
-                    new.append({"u": uri, "d": None, "r": b"", "c": 0, "f": 1, "ri": 0, "cp": 0, "cs": 0,
-                                "g": 0, "bad": 1})
+                    new.append(bad)
                     continue
         data = branch_request(ctx, base, uri, idx, tid, first=(n == 0 and first_new == 0))
-        sock = ctx.send_socket or ctx.rcv or rt.default_socket()
-        rt.send(sock, hop[0], hop[1], data)
         new.append({"u": uri, "d": [hop[0], hop[1]], "r": data, "c": 0, "f": 0, "ri": P.retr_timer1,
                     "cp": 0, "cs": 0, "g": 0})
-        sent += 1
+    return new
 
-    def add(r):
-        if r is None:
-            return T_KEEP
-        r["b"].extend(new)
-        return r
-    T_KEEP = table(rt).KEEP
-    table(rt).update(T.tkey(tid), add)
+
+def start_branches(ctx, tid, first_new: int, new: list) -> int:
+    """Send stored branches and arm their timers; returns how many went out."""
+    rt = ctx.rt
+    sock = ctx.send_socket or ctx.rcv or rt.default_socket()
+    sent = 0
     for n, b in enumerate(new):
-        if not b.get("bad"):
-            idx = first_new + n
-            rt.timers.arm(P.retr_timer1, "tm", "r|%s|%d" % (tid, idx), 0)
-            rt.timers.arm(P.fr_timer, "tm", "f|%s|%d" % (tid, idx), 0)
-            rt.count("tm:relayed_branches")
+        if b.get("bad"):
+            continue
+        idx = first_new + n
+        rt.send(sock, b["d"][0], b["d"][1], b["r"])
+        rt.timers.arm(P.retr_timer1, "tm", "r|%s|%d" % (tid, idx), 0)
+        rt.timers.arm(P.fr_timer, "tm", "f|%s|%d" % (tid, idx), 0)
+        rt.count("tm:relayed_branches")
+        sent += 1
     return sent
 
 
-def create(ctx):
-    """A new server transaction for ctx.msg; (tid, record) or (None, None) if it exists."""
+def send_branches(ctx, tid, rec, first_new: int, base: bytes, dests) -> int:
+    """New branches on a stored transaction (failure_route): store, then send."""
+    rt = ctx.rt
+    new = build_branches(ctx, tid, rec, first_new, base, dests)
+    tab = table(rt)
+
+    def add(r):
+        if r is None:
+            return tab.KEEP
+        r["b"].extend(new)
+        return r
+    tab.update(T.tkey(tid), add)
+    return start_branches(ctx, tid, first_new, new)
+
+
+def create(ctx, store=True):
+    """A new server transaction for ctx.msg: (tid, record), (None, existing
+    tid) for a retransmission, (None, None) on failure.  With store=False the
+    caller stores the record itself once it is complete (one write, not four)."""
     rt = ctx.rt
     msg = ctx.msg
     tab = table(rt)
@@ -142,13 +155,20 @@ def create(ctx):
         "fin": 0, "t0": rt.now_ms(), "du": ctx.du or "",
         "fr_ms": ctx.data.get("tm.fr", 0), "frinv_ms": ctx.data.get("tm.fr_inv", 0),
     }
-    if not tab.put(T.tkey(tid), rec):
-        tab.delete(sk)
-        rt.log(-1, "tm: transaction table full")
+    if store and not store_record(rt, tid, rec):
         return None, None
+    return tid, rec
+
+
+def store_record(rt, tid, rec) -> bool:
+    tab = table(rt)
+    if not tab.put(T.tkey(tid), rec):
+        tab.delete(rec["sk"])
+        rt.log(-1, "tm: transaction table full")
+        return False
     rt.count("tm:created")
     rt.count("tm:current")
-    return tid, rec
+    return True
 
 
 def send_upstream(rt, rec, data: bytes):
@@ -167,18 +187,26 @@ def relay(ctx, host=None, port=None) -> int:
     existing = ctx.t
     if existing is not None and existing.get("new_branches"):
         return add_branches(ctx, host, port)
-    tid, rec = create(ctx)
+    tid, rec = create(ctx, store=False)
     if tid is None:
         if rec is not None:   # a retransmission: answer it with the last reply
             retransmission(ctx, rec)
             return 0
         return -1
     ctx.t = {"tid": tid}
+    trying = None
     if rec["m"] == "INVITE" and P.auto_inv_100:
         trying = T.local_reply(rec["req"], 100, P.auto_inv_100_reason, b"", rt.server_header)
+        rec["lr"], rec["lc"] = trying, 100
+    new = build_branches(ctx, tid, rec, 0, rec["req"], targets(ctx, host, port))
+    rec["b"] = new
+    # stored complete before anything is sent: a reply may reach another worker at once
+    if not store_record(rt, tid, rec):
+        table(rt).delete(rec["sk"])
+        return -1
+    if trying is not None:
         send_upstream(rt, rec, trying)
-        table(rt).update(T.tkey(tid), lambda r: _set_last(r, trying, 100))
-    sent = send_branches(ctx, tid, rec, 0, rec["req"], targets(ctx, host, port))
+    sent = start_branches(ctx, tid, 0, new)
     if sent == 0:
         from .replies import complete_local
         complete_local(rt, tid, 500, "No destination")

@@ -43,6 +43,15 @@ def reply_hook(ctx) -> bool:
     tab = R.table(rt)
     code = msg.status
     decision = {}
+    early = None
+    if 100 < code < 200:
+        # ready before the lock: a provisional reply is sent from inside it
+        # when no onreply_route has to see it first (one table write, not two)
+        try:
+            msg.pop_via()
+            early = msg.serialize()
+        except Exception:
+            early = None
 
     def apply(r):
         if r is None or idx >= len(r["b"]):
@@ -61,6 +70,12 @@ def reply_hook(ctx) -> bool:
                 decision["cancel"] = (b["r"], b["d"])
             b["g"] += 1 if r["m"] == "INVITE" else 0   # stops Timer A
             decision["gen"] = b["g"]
+            if early is not None and not r.get("onr") and not r["fin"]:
+                R.send_upstream(rt, r, early)
+                rt.count("tm:relayed_replies")
+                r["lr"] = early
+                r["lc"] = code
+                decision["sent"] = True
             return r
         b["c"] = code
         b["f"] = 1
@@ -69,6 +84,7 @@ def reply_hook(ctx) -> bool:
             decision["ack"] = (b["r"], b["d"])
         if code < 300:
             decision["relay_2xx"] = True
+            r["lc"] = code
             if not r["fin"] or r["fin"] < 300:
                 r["fin"] = code
             if r["m"] == "INVITE":
@@ -114,13 +130,12 @@ def reply_hook(ctx) -> bool:
     if decision.get("first_1xx") and rec["m"] == "INVITE":
         rt.timers.arm(rec.get("frinv_ms") or P.fr_inv_timer, "tm", "f|%s|%d" % (tid, idx), decision["gen"])
     if decision.get("provisional"):
+        if decision.get("sent"):
+            return True
         if code > 100 and _run_onreply(ctx, rec, tid) and not ctx.dropped:
-            try:
-                ctx.msg.pop_via()
-                data = ctx.msg.serialize()
-            except Exception as e:
-                rt.log(-1, "tm: cannot relay reply: %r" % (e,))
+            if early is None:
                 return True
+            data = ctx.msg.serialize()   # with what onreply_route changed (our Via already off)
 
             def send_if_not_final(r):
                 # The one send done under the transaction's lock: a 2xx taken by
@@ -136,9 +151,10 @@ def reply_hook(ctx) -> bool:
     if decision.get("relay_2xx"):
         _run_onreply(ctx, rec, tid)   # a 2xx is relayed even if the route drops it
         data = _relay(rt, rec, ctx.msg)
-        # kept to answer retransmissions of a non-INVITE request; an INVITE's
-        # 2xx is retransmitted end to end by the callee
-        tab.update(T.tkey(tid), lambda r: _last(r, data if rec["m"] != "INVITE" else b"", code))
+        if rec["m"] != "INVITE":
+            # kept to answer retransmissions of a non-INVITE request; an
+            # INVITE's 2xx is retransmitted end to end by the callee
+            tab.update(T.tkey(tid), lambda r: _last(r, data, code))
         if decision.get("cancel_others"):
             R.cancel_branches(rt, tid)
         rt.count("tm:2xx_transactions")
