@@ -44,7 +44,7 @@ def reply_hook(ctx) -> bool:
     code = msg.status
     decision = {}
     early = None
-    if 100 < code < 200:
+    if 100 < code < 300:
         # ready before the lock: a provisional reply is sent from inside it
         # when no onreply_route has to see it first (one table write, not two)
         try:
@@ -85,6 +85,9 @@ def reply_hook(ctx) -> bool:
         if code < 300:
             decision["relay_2xx"] = True
             r["lc"] = code
+            if r["m"] != "INVITE" and early is not None and not r.get("onr"):
+                r["lr"] = early      # answers retransmissions of the request
+                decision["stored"] = True
             if not r["fin"] or r["fin"] < 300:
                 r["fin"] = code
             if r["m"] == "INVITE":
@@ -151,7 +154,7 @@ def reply_hook(ctx) -> bool:
     if decision.get("relay_2xx"):
         _run_onreply(ctx, rec, tid)   # a 2xx is relayed even if the route drops it
         data = _relay(rt, rec, ctx.msg)
-        if rec["m"] != "INVITE":
+        if rec["m"] != "INVITE" and not decision.get("stored"):
             # kept to answer retransmissions of a non-INVITE request; an
             # INVITE's 2xx is retransmitted end to end by the callee
             tab.update(T.tkey(tid), lambda r: _last(r, data, code))
