@@ -217,14 +217,6 @@ PENDING_MODULES = {
             "reg_active": int, "reg_gc_interval": int,
         },
     },
-    "dialog": {
-        "functions": {
-            "dlg_manage": ([()], "REQUEST_ROUTE|BRANCH_ROUTE"),
-            "is_known_dlg": ([()], ANY),
-        },
-        "pvs": {"dlg": False, "dlg_var": True},
-        "params": {"dlg_flag": int, "track_cseq_updates": int, "enable_stats": int},
-    },
     "registrar": {
         "functions": {
             "save": ([("Str",), ("Str", "Fmt")], "REQUEST_ROUTE|FAILURE_ROUTE|ONREPLY_ROUTE"),
