@@ -78,51 +78,34 @@ def best_reply(codes):
     return None if best is None else best[1]
 
 
-def make_ack(branch_request: bytes, reply) -> bytes:
-    """The ACK a proxy sends itself for a non-2xx final reply (§17.1.1.3):
-    R-URI, Call-ID, From, CSeq number and top Via of the request, To of the
-    reply, Route headers of the request."""
+def _hop_request(branch_request: bytes, method: bytes, to_value=None, extra=()) -> bytes:
+    """A request of ours on the same branch (ACK for a negative reply, CANCEL):
+    same R-URI, top Via, Route set, From, Call-ID and CSeq number (§17.1.1.3, §9.1)."""
     from kampy.sip import parse
     req = parse(branch_request)
-    lines = [b"ACK " + req.ruri + b" SIP/2.0"]
-    for key, name, value in req.header_fields():
-        if key == "via":
-            lines.append(b"Via: " + value.split(b",")[0].strip())
-            break
-    for key, name, value in req.header_fields():
-        if key == "route":
-            lines.append(b"Route: " + value)
+    lines = [method + b" " + req.ruri + b" SIP/2.0"]
+    vias = req.headers("via")
+    lines.append(b"Via: " + vias[0].split(b",")[0].strip())
+    for value in req.headers("route"):
+        lines.append(b"Route: " + value)
     lines.append(b"From: " + req.header("from"))
-    lines.append(b"To: " + (reply.header("to") or req.header("to")))
+    lines.append(b"To: " + (to_value or req.header("to")))
     lines.append(b"Call-ID: " + req.call_id)
-    lines.append(b"CSeq: %d ACK" % req.cseq.number)
+    lines.append(b"CSeq: %d " % req.cseq.number + method)
     lines.append(b"Max-Forwards: 70")
+    lines.extend(extra)
     lines.append(b"Content-Length: 0")
     return b"\r\n".join(lines) + b"\r\n\r\n"
+
+
+def make_ack(branch_request: bytes, reply) -> bytes:
+    """The ACK a proxy sends itself for a non-2xx final reply: To of the reply."""
+    return _hop_request(branch_request, b"ACK", reply.header("to"))
 
 
 def make_cancel(branch_request: bytes, reason: bytes = None) -> bytes:
-    """CANCEL of one of our INVITE branches (§9.1): same R-URI, top Via,
-    Call-ID, From, To, CSeq number and Route set."""
-    from kampy.sip import parse
-    req = parse(branch_request)
-    lines = [b"CANCEL " + req.ruri + b" SIP/2.0"]
-    for key, name, value in req.header_fields():
-        if key == "via":
-            lines.append(b"Via: " + value.split(b",")[0].strip())
-            break
-    for key, name, value in req.header_fields():
-        if key == "route":
-            lines.append(b"Route: " + value)
-    lines.append(b"From: " + req.header("from"))
-    lines.append(b"To: " + req.header("to"))
-    lines.append(b"Call-ID: " + req.call_id)
-    lines.append(b"CSeq: %d CANCEL" % req.cseq.number)
-    lines.append(b"Max-Forwards: 70")
-    if reason:
-        lines.append(b"Reason: " + reason)
-    lines.append(b"Content-Length: 0")
-    return b"\r\n".join(lines) + b"\r\n\r\n"
+    """CANCEL of one of our INVITE branches."""
+    return _hop_request(branch_request, b"CANCEL", None, [b"Reason: " + reason] if reason else [])
 
 
 def local_reply(req_bytes: bytes, code: int, reason, to_tag: bytes, server=None,
