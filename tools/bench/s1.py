@@ -49,28 +49,31 @@ def cpu_seconds(pids) -> float:
     return total / CLK
 
 
-def run_sipp(port, rate, seconds, workdir):
-    """One sipp run; returns (successful, failed, retransmissions, sipp_seconds)."""
+def run_sipp(port, rate, seconds, workdir, scenario=None, limit=None):
+    """One sipp run at `rate` for `seconds` (OPTIONS unless another scenario's
+    arguments are given); returns (successful, failed, retransmissions, seconds taken)."""
     n = int(rate * seconds)
     stat = pathlib.Path(workdir) / ("stat_%d.csv" % rate)
     if stat.exists():
         stat.unlink()
-    cmd = ["sipp", "127.0.0.1:%d" % port, "-sf", str(SCENARIOS / "options_uac.xml"),
-           "-m", str(n), "-r", str(rate), "-rp", "1000", "-l", str(max(1000, rate)),
-           "-i", "127.0.0.1", "-p", str(free_udp_port()), "-nostdin", "-timeout", "%ds" % (seconds + 30),
-           "-trace_stat", "-stf", str(stat), "-fd", "1", "-max_socket", "1000"]
+    scenario = scenario or ["-sf", str(SCENARIOS / "options_uac.xml"), "-rp", "1000", "-max_socket", "1000"]
+    cmd = ["sipp", "127.0.0.1:%d" % port] + scenario + [
+        "-m", str(n), "-r", str(rate), "-l", str(limit or max(1000, rate)),
+        "-i", "127.0.0.1", "-p", str(free_udp_port()), "-nostdin", "-timeout", "%ds" % (seconds + 30),
+        "-trace_stat", "-stf", str(stat), "-fd", "1"]
     t0 = time.time()
-    subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=seconds + 60)
+    try:
+        subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=seconds + 60)
+    except subprocess.TimeoutExpired:
+        return 0, n, 0, seconds + 60
     took = time.time() - t0
     rows = list(csv.reader(open(stat), delimiter=";")) if stat.exists() else []
     if len(rows) < 2:
         return 0, n, 0, took
-    head, last = rows[0], rows[-1]
-    col = {name: i for i, name in enumerate(head)}
-    succ = int(last[col["SuccessfulCall(C)"]])
-    fail = int(last[col["FailedCall(C)"]])
-    retr = int(last[col["Retransmissions(C)"]])
-    return succ, fail, retr, took
+    col = {name: i for i, name in enumerate(rows[0])}
+    last = rows[-1]
+    return (int(last[col["SuccessfulCall(C)"]]), int(last[col["FailedCall(C)"]]),
+            int(last[col["Retransmissions(C)"]]), took)
 
 
 def sustained(port, rate, seconds, workdir):

@@ -7,19 +7,17 @@ Run: python -m tools.bench.s2 [--duration 10] [--children 2]   (prints; asserts 
 """
 
 import argparse
-import csv
 import pathlib
 import subprocess
 import sys
 import tempfile
-import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
 
 from harness import Kampy, free_udp_port  # noqa: E402
-from .s1 import cpu_seconds  # noqa: E402
+from .s1 import cpu_seconds, run_sipp  # noqa: E402
 
 CFG = """
 loadmodule "tm.so"
@@ -44,26 +42,7 @@ request_route {
 
 
 def run_calls(port, rate, seconds, workdir):
-    n = int(rate * seconds)
-    stat = pathlib.Path(workdir) / ("s2_%d.csv" % rate)
-    if stat.exists():
-        stat.unlink()
-    cmd = ["sipp", "127.0.0.1:%d" % port, "-sn", "uac", "-s", "bob", "-m", str(n), "-r", str(rate),
-           "-l", str(max(200, rate * 2)), "-i", "127.0.0.1", "-p", str(free_udp_port()), "-nostdin",
-           "-timeout", "%ds" % (seconds + 40), "-trace_stat", "-stf", str(stat), "-fd", "1"]
-    t0 = time.time()
-    try:
-        subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=seconds + 80)
-    except subprocess.TimeoutExpired:
-        return 0, n, 0, seconds + 80
-    took = time.time() - t0
-    rows = list(csv.reader(open(stat), delimiter=";")) if stat.exists() else []
-    if len(rows) < 2:
-        return 0, n, 0, took
-    col = {name: i for i, name in enumerate(rows[0])}
-    last = rows[-1]
-    return (int(last[col["SuccessfulCall(C)"]]), int(last[col["FailedCall(C)"]]),
-            int(last[col["Retransmissions(C)"]]), took)
+    return run_sipp(port, rate, seconds, workdir, ["-sn", "uac", "-s", "bob"], limit=max(200, rate * 2))
 
 
 def main():

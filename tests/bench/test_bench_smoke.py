@@ -1,0 +1,36 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The benchmark scenarios run for a moment at a low rate, so they cannot rot.
+(They measure nothing here; the figures come from running them by hand.)"""
+
+import subprocess
+
+from tools.bench import s1, s2   # first: it puts tests/integration on sys.path
+
+from harness import Kampy, free_udp_port  # noqa: E402
+from toolcheck import require_tool  # noqa: E402
+
+
+def test_s1_runs(tmp_path):
+    require_tool("sipp")
+    k = Kampy(tmp_path, s1.CFG, children=1).start()
+    try:
+        succ, fail, retr, took = s1.run_sipp(k.port, 50, 1, str(tmp_path))
+    finally:
+        k.stop()
+    assert (succ, fail) == (50, 0)
+
+
+def test_s2_runs(tmp_path):
+    sipp = require_tool("sipp")
+    callee = free_udp_port()
+    uas = subprocess.Popen([sipp, "-sn", "uas", "-i", "127.0.0.1", "-p", str(callee), "-nostdin",
+                            "-timeout", "30s"], cwd=str(tmp_path), stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    k = Kampy(tmp_path, s2.CFG.replace("CALLEE", str(callee)), children=2).start()
+    try:
+        succ, fail, retr, took = s2.run_calls(k.port, 10, 1, str(tmp_path))
+    finally:
+        k.stop()
+        uas.kill()
+        uas.wait(5)
+    assert (succ, fail) == (10, 0)
