@@ -352,6 +352,24 @@ class Api:
         if fn not in Y.REPLY_CALLBACKS:
             Y.REPLY_CALLBACKS.append(fn)
 
+    def send_request(self, method, ruri, from_uri, to_uri, **kw):
+        """A new request in its own client transaction; replies (1xx and
+        final) and a timeout (code 408, reply None) go to the callback
+        registered under kw["callback"] with kw["data"].  Returns the tid."""
+        from .local import send_request
+        return send_request(self.rt, method, ruri, from_uri, to_uri, **kw)
+
+    def resend(self, tid, add_headers=(), callback=None, data=None):
+        """The request of local transaction tid again with CSeq+1 and more
+        headers (authentication), as a new transaction; returns its tid."""
+        from .local import resend
+        return resend(self.rt, tid, add_headers, callback, data)
+
+    def register_callback(self, name, fn):
+        """fn(rt, tid, reply_or_None, code, data) for requests sent with callback=name."""
+        from .local import register
+        register(name, fn)
+
     def transaction(self, ctx):
         """The transaction record of ctx (a dict snapshot) or None."""
         return _rec(ctx)

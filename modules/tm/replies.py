@@ -116,6 +116,8 @@ def reply_hook(ctx) -> bool:
     rec = tab.get(T.tkey(tid))
     if rec is None:
         return True
+    if rec.get("local"):
+        return _local_reply(ctx, rec, tid, idx, code, decision)
     if REPLY_CALLBACKS and "retr_final" not in decision:
         _callbacks(ctx, rec, code)
     if "retr_final" in decision:
@@ -166,6 +168,26 @@ def reply_hook(ctx) -> bool:
     _run_onreply(ctx, rec, tid)
     if decision.get("finish") == "negative":
         finish(rt, tid)
+    return True
+
+
+def _local_reply(ctx, rec, tid, idx, code, decision) -> bool:
+    """A reply to a request a module sent: to its callback, nothing upstream."""
+    from .local import deliver
+    rt = ctx.rt
+    if "retr_final" in decision:
+        if code >= 300 and rec["m"] == "INVITE":
+            _send_ack(rt, rec, rec["b"][idx], ctx.msg)
+        return True
+    if "ack" in decision:
+        _send_ack(rt, rec, rec["b"][idx], ctx.msg)
+    if decision.get("first_1xx") and rec["m"] == "INVITE":
+        rt.timers.arm(P.fr_inv_timer, "tm", "f|%s|%d" % (tid, idx), decision["gen"])
+    if code > 100:
+        deliver(rt, tid, rec, ctx.msg, code)
+    if code >= 200:
+        R.table(rt).update(T.tkey(tid), lambda r: _final(r, b"", code))
+        _wait(rt, tid)
     return True
 
 
@@ -223,6 +245,12 @@ def finish(rt, tid, timeout=False):
     tab = R.table(rt)
     rec = tab.get(T.tkey(tid))
     if rec is None:
+        return
+    if rec.get("local"):
+        from .local import deliver
+        deliver(rt, tid, rec, None, 408)
+        tab.update(T.tkey(tid), lambda r: _final(r, b"", 408))
+        _wait(rt, tid)
         return
     best = rec.get("best")
     reply_msg = parse(best[1]) if best and best[1] else None
