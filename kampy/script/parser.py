@@ -610,6 +610,15 @@ class _Parser:
         name = self.next()
         self.next()      # "("
         args = []
+        if name.value in _SOCKET_FUNCS and self.peek().kind != "STR" and not self.at_op(")"):
+            # Kamailio's grammar takes a bare socket here: force_send_socket(udp:1.2.3.4:5060)
+            toks = []
+            while not self.at_op(")") and self.peek().kind != "EOF":
+                toks.append(self.next())
+            if not any(t.kind == "PV" for t in toks):
+                self.expect_op(")", " to close the arguments of %s()" % name.value)
+                return Call(name.value, [StrLit(_rebuild(toks), toks[0].pos)], name.pos)
+            raise self.fail("%s(): a socket or a quoted string" % name.value, name)
         if not self.at_op(")"):
             while True:
                 t = self.peek()
@@ -630,6 +639,9 @@ class _Parser:
             if isinstance(args[0], IntLit):
                 args[0] = StrLit(str(args[0].value), args[0].pos)
         return Call(name.value, args, name.pos)
+
+
+_SOCKET_FUNCS = ("force_send_socket", "set_send_socket", "set_recv_socket")
 
 
 def _is_keyword(w):

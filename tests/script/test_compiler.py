@@ -414,3 +414,12 @@ def test_computed_counters(tmp_path):
     assert rt.counters.get("cmod:answer") == 42 and rt.counters.get("cmod:plain") == 3
     assert rt.counters.get_all()["cmod:answer"] == 42
     assert "cmod:answer" in rt.counters.names()
+
+
+def test_force_send_socket_takes_a_bare_socket():
+    script = compile_text('listen=udp:127.0.0.1:5060\nlisten=udp:127.0.0.2:5062\n'
+                          'request_route { force_send_socket(udp:127.0.0.2:5062); $var(s) = $fs; }\n', "t.cfg")
+    rt = Runtime(script)
+    ctx = rt.new_context(parse(INVITE))
+    rt.run_request(ctx)
+    assert rt.vars["s"] == "udp:127.0.0.2:5062" and ctx.send_socket.ip == "127.0.0.2"
