@@ -352,6 +352,23 @@ class Api:
         if fn not in Y.REPLY_CALLBACKS:
             Y.REPLY_CALLBACKS.append(fn)
 
+    def set_reply_filter(self, ctx, name, data):
+        """Ask that every reply of the transaction ctx's request creates (or,
+        in failure_route, of its new branches) goes through the filter
+        registered as name, with data saved in the transaction (msgpack-able)."""
+        ctx.data.setdefault("tm.rf", {})[name] = data
+
+    def get_reply_filter(self, ctx, name):
+        """The data set_reply_filter saved for ctx's transaction (or None)."""
+        return (ctx.data.get("tm.rf") or {}).get(name)
+
+    def register_reply_filter(self, name, fn):
+        """fn(rt, reply_msg, data) edits a reply of a relayed transaction in
+        whichever process receives it, before onreply_route, failure_route
+        and relaying (Kamailio's TMCB_RESPONSE_IN).  Our Via may already be
+        popped.  Register before the fork (mod_init)."""
+        Y.REPLY_FILTERS[name] = fn
+
     def send_request(self, method, ruri, from_uri, to_uri, **kw):
         """A new request in its own client transaction; replies (1xx and
         final) and a timeout (code 408, reply None) go to the callback

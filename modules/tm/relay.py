@@ -155,6 +155,9 @@ def create(ctx, store=True):
         "fin": 0, "t0": rt.now_ms(), "du": ctx.du or "",
         "fr_ms": ctx.data.get("tm.fr", 0), "frinv_ms": ctx.data.get("tm.fr_inv", 0),
     }
+    rf = ctx.data.get("tm.rf")
+    if rf:
+        rec["rf"] = dict(rf)
     if store and not store_record(rt, tid, rec):
         return None, None
     return tid, rec
@@ -253,6 +256,9 @@ def add_branches(ctx, host=None, port=None) -> int:
         r["onr"] = ctx.data.get("tm.on_reply", r.get("onr", ""))
         r["brn"] = ctx.data.get("tm.on_branch", "")
         r["ctx"] = saved_state(ctx)
+        rf = ctx.data.get("tm.rf")
+        if rf:
+            r["rf"] = dict(rf)
         return r
     table(rt).update(T.tkey(tid), reopen)
     ctx.t["relayed"] = True
@@ -315,5 +321,7 @@ def failure_context(rt, rec, tid, reply_msg=None):
     restore_state(ctx, rec.get("ctx", {}))
     ctx.du = rec.get("du") or None
     ctx.t = {"tid": tid, "new_branches": True, "rec": rec}
+    if rec.get("rf"):
+        ctx.data["tm.rf"] = dict(rec["rf"])
     ctx.reply = reply_msg
     return ctx

@@ -19,6 +19,20 @@ from . import trans as T
 
 
 REPLY_CALLBACKS = []   # fn(ctx, rec, code): modules (dialog) watching replies
+REPLY_FILTERS = {}     # name -> fn(rt, reply_msg, data): edits a reply before anything sees it
+
+
+def _filter(rt, msg, rf):
+    """Run the reply filters a transaction asked for (rec["rf"]: name -> data),
+    e.g. uac restoring the caller's From/To and CSeq."""
+    for name, data in rf.items():
+        fn = REPLY_FILTERS.get(name)
+        if fn is None:
+            continue
+        try:
+            fn(rt, msg, data)
+        except Exception as e:
+            rt.log(-1, "tm: reply filter %s failed: %r" % (name, e))
 
 
 def _callbacks(ctx, rec, code):
@@ -54,9 +68,16 @@ def reply_hook(ctx) -> bool:
             early = None
 
     def apply(r):
+        nonlocal early
         if r is None or idx >= len(r["b"]):
             return tab.KEEP
         b = r["b"][idx]
+        rf = r.get("rf")
+        if rf and "filtered" not in decision:
+            decision["filtered"] = True
+            _filter(rt, msg, rf)
+            if early is not None:
+                early = msg.serialize()
         if b["f"]:
             decision["retr_final"] = b["c"]
             return tab.KEEP
