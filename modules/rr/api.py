@@ -37,6 +37,11 @@ class RRApi:
         """Add ";param" to our Record-Route, whether record_route() ran yet or not."""
         return R.do_add_rr_param(ctx, param)
 
+    def set_rr_param(self, ctx, name: str, value) -> int:
+        """Set ;name=value on our Record-Route, replacing an earlier one of that
+        name (value "" for a bare ;name, None to remove)."""
+        return R.do_set_rr_param(ctx, name, value)
+
     def remove_record_route(self, ctx) -> int:
         return R.do_remove(ctx)
 

@@ -378,6 +378,25 @@ def do_add_rr_param(ctx, param) -> int:
     return 1
 
 
+def do_set_rr_param(ctx, name: str, value) -> int:
+    """Set ;name=value on our Record-Route, replacing an earlier value of the
+    same name (a module called twice on one request: the last call wins);
+    value None removes it."""
+    key = b";" + s2b(name).lower()
+    d = data(ctx)
+    keep = [p for p in d.params if p.split(b"=", 1)[0].lower() != key]
+    if value is not None:
+        p = norm_param("%s=%s" % (name, value) if value != "" else name)
+        if p is None:
+            log(ctx, -1, "bad Record-Route parameter %r" % name)
+            return -1
+        keep.append(p)
+    d.params = keep
+    if d.rec is not None:
+        refresh(ctx)
+    return 1
+
+
 def do_remove(ctx) -> int:
     d = ctx.data.get(KEY)
     if d is None:
