@@ -199,7 +199,8 @@ def relay(ctx, host=None, port=None) -> int:
     ctx.t = {"tid": tid}
     trying = None
     if rec["m"] == "INVITE" and P.auto_inv_100:
-        trying = T.local_reply(rec["req"], 100, P.auto_inv_100_reason, b"", rt.server_header)
+        trying = T.local_reply(rec["req"], 100, P.auto_inv_100_reason, b"", rt.server_header,
+                               rf=rec.get("rf"), rt=rt)
         rec["lr"], rec["lc"] = trying, 100
     new = build_branches(ctx, tid, rec, 0, rec["req"], targets(ctx, host, port))
     rec["b"] = new

@@ -305,7 +305,8 @@ def _clear_fr(r):
 def send_best(rt, tid, rec):
     best = rec.get("best")
     if best is None:
-        data = T.local_reply(rec["req"], 500, "No reply", rec["tt"].encode(), rt.server_header)
+        data = T.local_reply(rec["req"], 500, "No reply", rec["tt"].encode(), rt.server_header,
+                             rf=rec.get("rf"), rt=rt)
         code = 500
     elif best[1]:
         reply = parse(best[1])
@@ -315,7 +316,7 @@ def send_best(rt, tid, rec):
     else:
         code = best[0]
         data = T.local_reply(rec["req"], code, best[3] if len(best) > 3 else "Request Timeout",
-                             rec["tt"].encode(), rt.server_header)
+                             rec["tt"].encode(), rt.server_header, rf=rec.get("rf"), rt=rt)
     R.send_upstream(rt, rec, data)
     R.table(rt).update(T.tkey(tid), lambda r: _final(r, data, code))
     if rec["m"] == "INVITE" and code >= 300:
@@ -339,7 +340,8 @@ def complete_local(rt, tid, code, reason):
     rec = R.table(rt).get(T.tkey(tid))
     if rec is None:
         return
-    data = T.local_reply(rec["req"], code, reason, rec["tt"].encode(), rt.server_header)
+    data = T.local_reply(rec["req"], code, reason, rec["tt"].encode(), rt.server_header,
+                         rf=rec.get("rf"), rt=rt)
     R.send_upstream(rt, rec, data)
     R.table(rt).update(T.tkey(tid), lambda r: _final(r, data, code))
     _wait(rt, tid)
@@ -361,7 +363,8 @@ def reply_local(ctx, code, reason, headers=(), body=b"", ctype=None) -> int:
     if rec is None:
         return -1
     data = T.local_reply(rec["req"], code, reason, rec["tt"].encode() if code > 100 else b"",
-                         rt.server_header, headers=headers, body=body, content_type=ctype)
+                         rt.server_header, headers=headers, body=body, content_type=ctype,
+                         rf=rec.get("rf") or ctx.data.get("tm.rf"), rt=rt)
     R.send_upstream(rt, rec, data)
     tab.update(T.tkey(tid), (lambda r: _final(r, data, code)) if code >= 200 else
                (lambda r: _last(r, data, code)))

@@ -109,9 +109,17 @@ def make_cancel(branch_request: bytes, reason: bytes = None) -> bytes:
 
 
 def local_reply(req_bytes: bytes, code: int, reason, to_tag: bytes, server=None,
-                headers=(), body=b"", content_type=None) -> bytes:
-    """A reply the transaction generates itself (100, 408, a t_reply)."""
+                headers=(), body=b"", content_type=None, rf=None, rt=None) -> bytes:
+    """A reply the transaction generates itself (100, 408, a t_reply).  It is
+    built from the request as the script left it, so the transaction's reply
+    filters (rf, e.g. uac giving the caller its own From back) run on it too."""
     from kampy.sip import parse
     req = parse(req_bytes)
-    return build.make_reply(req, code, reason, to_tag=to_tag, server=server,
+    data = build.make_reply(req, code, reason, to_tag=to_tag, server=server,
                             headers=headers, body=body, content_type=content_type)
+    if rf and rt is not None:
+        from .replies import _filter
+        msg = parse(data)
+        _filter(rt, msg, rf)
+        data = msg.serialize()
+    return data
