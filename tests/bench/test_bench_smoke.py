@@ -34,3 +34,20 @@ def test_s2_runs(tmp_path):
         uas.kill()
         uas.wait(5)
     assert (succ, fail) == (10, 0)
+
+
+def test_s2u_runs(tmp_path):
+    from tools.bench import s2u
+    sipp = require_tool("sipp")
+    callee = free_udp_port()
+    uas = subprocess.Popen([sipp, "-sn", "uas", "-i", "127.0.0.1", "-p", str(callee), "-nostdin",
+                            "-timeout", "30s"], cwd=str(tmp_path), stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    k = Kampy(tmp_path, s2u.CFG.replace("CALLEE", str(callee)), children=2).start()
+    try:
+        succ, fail, retr, took = s2.run_calls(k.port, 10, 1, str(tmp_path))
+    finally:
+        k.stop()
+        uas.kill()
+        uas.wait(5)
+    assert (succ, fail) == (10, 0)

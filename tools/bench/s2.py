@@ -45,7 +45,8 @@ def run_calls(port, rate, seconds, workdir):
     return run_sipp(port, rate, seconds, workdir, ["-sn", "uac", "-s", "bob"], limit=max(200, rate * 2))
 
 
-def main():
+def main(cfg=None, name="s2"):
+    cfg = cfg or CFG
     ap = argparse.ArgumentParser()
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--children", type=int, default=2)
@@ -55,14 +56,14 @@ def main():
         callee = free_udp_port()
         uas = subprocess.Popen(["sipp", "-sn", "uas", "-i", "127.0.0.1", "-p", str(callee), "-nostdin"],
                                cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        k = Kampy(tmp, CFG.replace("CALLEE", str(callee)), children=a.children).start()
+        k = Kampy(tmp, cfg.replace("CALLEE", str(callee)), children=a.children).start()
         try:
             pids = k.pids()
             c0 = cpu_seconds(pids)
             succ, fail, retr, took = run_calls(k.port, 200, a.duration, tmp)
             per = (cpu_seconds(pids) - c0) / max(succ, 1) * 1e3
-            print("s2 at 200 calls/s for %ds: %d ok, %d failed, %d retransmissions; kampy CPU %.2f ms per call"
-                  % (a.duration, succ, fail, retr, per))
+            print("%s at 200 calls/s for %ds: %d ok, %d failed, %d retransmissions; kampy CPU %.2f ms per call"
+                  % (name, a.duration, succ, fail, retr, per))
             lo, hi, rate = 0, None, 200
             while rate <= a.max_rate:
                 succ, fail, retr, took = run_calls(k.port, rate, a.duration, tmp)
@@ -80,7 +81,7 @@ def main():
                     ok = fail == 0 and succ == mid * a.duration
                     print("  %5d calls/s: %s %s" % (mid, "ok  " if ok else "FAIL", (succ, fail, retr, round(took, 1))))
                     lo, hi = (mid, hi) if ok else (lo, mid)
-            print("s2 highest call rate with no failed call (children=%d): %d calls/s" % (a.children, lo))
+            print("%s highest call rate with no failed call (children=%d): %d calls/s" % (name, a.children, lo))
         finally:
             k.stop()
             uas.kill()
