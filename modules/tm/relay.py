@@ -19,9 +19,21 @@ from kampy.module import FAILURE_ROUTE, BRANCH_ROUTE
 from .params import P
 from . import trans as T
 
+REQUEST_OUT_CALLBACKS = []   # fn(ctx, tid, idx, data): every branch request, built, before it is sent
+
 
 def table(rt):
     return rt.tables["tm"]
+
+
+def _request_out(ctx, tid, idx, data):
+    """Modules that must see a request as it leaves (dialog records the CSeq
+    the far end gets, after every module changed it)."""
+    for fn in REQUEST_OUT_CALLBACKS:
+        try:
+            fn(ctx, tid, idx, data)
+        except Exception as e:
+            ctx.rt.log(-1, "tm: request-out callback %r failed: %r" % (fn, e))
 
 
 def saved_state(ctx) -> dict:
@@ -58,11 +70,13 @@ def targets(ctx, host=None, port=None):
     return out
 
 
-def branch_request(ctx, base: bytes, uri: str, idx: int, tid: str, first: bool) -> bytes:
-    """The request of one branch: R-URI, our Via with the branch id."""
+def branch_request(ctx, base: bytes, uri: str, idx: int, tid: str, first: bool, msg=None) -> bytes:
+    """The request of one branch: R-URI, our Via with the branch id.  msg: the
+    branch's own copy when branch_route edited it."""
     rt = ctx.rt
-    msg = ctx.msg if first else parse(base)
-    if not first or s2b(uri) != msg.ruri:
+    if msg is None:
+        msg = ctx.msg if first else parse(base)
+    if s2b(uri) != msg.ruri:
         msg.set_ruri(s2b(uri))
     sock = ctx.send_socket or ctx.rcv or rt.default_socket()
     host = ctx.data.get("adv_addr") or sock.host
@@ -83,19 +97,28 @@ def build_branches(ctx, tid, rec, first_new: int, base: bytes, dests) -> list:
             rt.log(-1, "tm: cannot resolve the next hop of %s" % (du or uri))
             new.append(bad)
             continue
+        first = n == 0 and first_new == 0
+        bmsg = None
         if rec.get("brn"):
             broute = rt.script.branch_routes.get(rec["brn"])
             if broute is not None:
+                # each branch gets its own copy: what branch_route changes
+                # (headers, From/To by uac) belongs to that branch only
+                bmsg = ctx.msg if first else parse(base)
+                saved_msg, saved_type = ctx.msg, ctx.route_type
+                ctx.msg = bmsg
                 ctx.route_type = BRANCH_ROUTE
-                saved_ruri = ctx.msg.ruri
-                ctx.msg.set_ruri(s2b(uri))
-                rt.run_route(broute, ctx)
-                ctx.msg.set_ruri(saved_ruri)
+                if s2b(uri) != bmsg.ruri:
+                    bmsg.set_ruri(s2b(uri))
+                try:
+                    rt.run_route(broute, ctx)
+                finally:
+                    ctx.msg, ctx.route_type = saved_msg, saved_type
                 if ctx.dropped:
                     ctx.dropped = False
                     new.append(bad)
                     continue
-        data = branch_request(ctx, base, uri, idx, tid, first=(n == 0 and first_new == 0))
+        data = branch_request(ctx, base, uri, idx, tid, first=first, msg=bmsg)
         new.append({"u": uri, "d": [hop[0], hop[1]], "r": data, "c": 0, "f": 0, "ri": P.retr_timer1,
                     "cp": 0, "cs": 0, "g": 0})
     return new
@@ -124,10 +147,14 @@ def send_branches(ctx, tid, rec, first_new: int, base: bytes, dests) -> int:
     new = build_branches(ctx, tid, rec, first_new, base, dests)
     tab = table(rt)
 
+    rf = ctx.data.get("tm.rf")
+
     def add(r):
         if r is None:
             return tab.KEEP
         r["b"].extend(new)
+        if rf:
+            r["rf"] = dict(rf)
         return r
     tab.update(T.tkey(tid), add)
     return start_branches(ctx, tid, first_new, new)
@@ -204,6 +231,9 @@ def relay(ctx, host=None, port=None) -> int:
         rec["lr"], rec["lc"] = trying, 100
     new = build_branches(ctx, tid, rec, 0, rec["req"], targets(ctx, host, port))
     rec["b"] = new
+    rf = ctx.data.get("tm.rf")
+    if rf:                      # branch_route may have asked for reply filters
+        rec["rf"] = dict(rf)
     # stored complete before anything is sent: a reply may reach another worker at once
     if not store_record(rt, tid, rec):
         table(rt).delete(rec["sk"])

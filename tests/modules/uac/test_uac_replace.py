@@ -388,3 +388,27 @@ def test_call_set_up_by_kamailio_continues_through_kampy():
     run(rt, seq("BYE", route, "<sip:bob@example.com>;tag=b2", "<sip:anonymous@anonymous.invalid>;tag=a1",
                 9, "z9hG4bKk2", via="127.0.0.1:5080"), src=CALLEE)
     assert sent(rt).header("to").decode() == "<sip:alice@example.org>;tag=a1"
+
+
+def test_branch_route_replaces_per_branch():
+    cfg = HEAD.replace('t_relay("127.0.0.1", 5080);', '''
+    append_branch("sip:carol@127.0.0.1:5090");
+    t_on_branch("PER");
+    t_relay();
+}
+branch_route[PER] {
+    if ($rU == "carol") { uac_replace_from("sip:for-carol@example.net"); }
+    else { uac_replace_from("Bob's", "sip:for-bob@example.net"); }
+''')
+    DC.CALLBACKS.update({k: [] for k in DC.CALLBACKS})
+    rt = Runtime(compile_text(cfg % {"initial": "", "params": "", "seq": "", "extra_load": ""}, "t.cfg"))
+    rt.init_modules()
+    run(rt, INVITE.replace(b"INVITE sip:bob@127.0.0.1 ", b"INVITE sip:bob@127.0.0.1:5080 "))
+    [bob] = sent_to(rt, CALLEE)
+    [carol] = sent_to(rt, ("127.0.0.1", 5090))
+    assert bob.header("from").decode() == "Bob's <sip:for-bob@example.net>;tag=a1"
+    assert carol.header("from").decode() == '"Alice" <sip:for-carol@example.net>;tag=a1'
+    feed(rt, reply_to(carol, 486, "Busy Here"), src=("127.0.0.1", 5090))
+    feed(rt, reply_to(bob, 200, "OK"))
+    ok = [m for m in caller_got(rt) if m.status == 200][0]
+    assert ok.header("from").decode() == '"Alice" <sip:alice@example.org>;tag=a1'
