@@ -477,7 +477,12 @@ def mod_init(rt):
     tm.register_reply_filter(FILTER, reply_filter)
     if P.restore_mode == "auto":
         if "rr" in rt.modules:
-            rt.api("rr").register_callback(_rr_callback)
+            rr = rt.api("rr")
+            if not rr.append_fromtag:
+                raise ConfigError(None, "uac: restore_mode \"auto\" needs modparam(\"rr\","
+                                        " \"append_fromtag\", 1) (the direction of in-dialog"
+                                        " requests comes from the ftag Route parameter)")
+            rr.register_callback(_rr_callback)
         elif not P.restore_dlg and "dialog" not in rt.modules:
             raise ConfigError(None, "uac: restore_mode \"auto\" needs the rr module (or the"
                                     " dialog module with restore_dlg)")

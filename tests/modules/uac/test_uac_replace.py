@@ -412,3 +412,12 @@ branch_route[PER] {
     feed(rt, reply_to(bob, 200, "OK"))
     ok = [m for m in caller_got(rt) if m.status == 200][0]
     assert ok.header("from").decode() == '"Alice" <sip:alice@example.org>;tag=a1'
+
+
+def test_auto_mode_needs_append_fromtag():
+    from kampy.script.ast import ConfigError
+    cfg = ('listen=udp:127.0.0.1:5060\nloadmodule "tm"\nloadmodule "rr"\nloadmodule "uac"\n'
+           'request_route { uac_replace_from("sip:a@b"); t_relay(); }\n')
+    rt = Runtime(compile_text(cfg, "t.cfg"))
+    with pytest.raises(ConfigError, match="append_fromtag"):
+        rt.init_modules()
