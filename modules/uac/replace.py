@@ -475,18 +475,20 @@ def mod_init(rt):
             _AVPS[hdr] = _resolve_pv(rt, text, "restore_%s_avp" % hdr)
     tm = rt.api("tm")
     tm.register_reply_filter(FILTER, reply_filter)
+    if P.restore_mode == "none":
+        return
+    # as Kamailio: any restore needs rr; auto needs rr's ftag, or the dialog module
+    if "rr" not in rt.modules:
+        raise ConfigError(None, "uac: restore_mode \"%s\" needs the rr module (or set"
+                                " restore_mode to \"none\")" % P.restore_mode)
+    if P.restore_dlg and "dialog" not in rt.modules:
+        raise ConfigError(None, "uac: restore_dlg needs the dialog module")
+    rr = rt.api("rr")
     if P.restore_mode == "auto":
-        if "rr" in rt.modules:
-            rr = rt.api("rr")
-            if not rr.append_fromtag:
-                raise ConfigError(None, "uac: restore_mode \"auto\" needs modparam(\"rr\","
-                                        " \"append_fromtag\", 1) (the direction of in-dialog"
-                                        " requests comes from the ftag Route parameter)")
-            rr.register_callback(_rr_callback)
-        elif not P.restore_dlg and "dialog" not in rt.modules:
-            raise ConfigError(None, "uac: restore_mode \"auto\" needs the rr module (or the"
-                                    " dialog module with restore_dlg)")
+        if not P.restore_dlg and not rr.append_fromtag:
+            raise ConfigError(None, "uac: restore_mode \"auto\" needs modparam(\"rr\","
+                                    " \"append_fromtag\", 1) (the direction of in-dialog"
+                                    " requests comes from the ftag Route parameter)")
+        rr.register_callback(_rr_callback)
     if "dialog" in rt.modules:
         rt.api("dialog").register_callback("in_dialog", _dlg_callback)
-    elif P.restore_dlg:
-        raise ConfigError(None, "uac: restore_dlg needs the dialog module")
