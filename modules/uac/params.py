@@ -21,6 +21,15 @@ def _nonneg(v):
     return v
 
 
+def _credential(v):
+    """Checked when set, so a bad value is reported at its modparam line."""
+    user, sep1, rest = v.partition(":")
+    realm, sep2, password = rest.partition(":")
+    if not (sep1 and sep2 and user.strip() and realm.strip() and password.strip()):
+        raise ValueError("credential %r is not user:realm:password" % (v,))
+    return v
+
+
 def _hash_size(v):
     if not 1 <= v <= 14:
         raise ValueError("reg_hash_size is a power of two exponent 1..14")
@@ -37,7 +46,7 @@ P = ParamValues([
     Param("restore_from_avp", str, "", doc="AVP keeping the original From URI for replies"),
     Param("restore_to_avp", str, "", doc="AVP keeping the original To URI for replies"),
     # client authentication (3.8-3.11)
-    Param("credential", str, multi=True, doc="user:realm:password, repeatable"),
+    Param("credential", str, multi=True, doc="user:realm:password, repeatable", check=_credential),
     Param("auth_realm_avp", str, ""),
     Param("auth_username_avp", str, ""),
     Param("auth_password_avp", str, ""),
