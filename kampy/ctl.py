@@ -25,6 +25,10 @@ Text output, as kamcmd prints a reply (KAMAILIO-FACTS.md):
 
 Exit codes: 0 success, 1 the method failed (fault), 2 usage error or no
 usable answer (no daemon on the socket, timeout, bad reply).
+
+`kampyctl db ...` (METHOD `db`, which no RPC method is: those are
+`module.verb`) works on the database directly, without a daemon: see
+kampy/db/cli.py.
 """
 
 import json
@@ -49,6 +53,8 @@ USAGE = """usage: kampyctl [-s unix:/path | -s /path] [-t SECONDS] [--json] METH
 Arguments: 5 and -3 are ints, s:123 is the string "123", i:5 an int,
 d:1.5 a float; anything else is a string.
 Examples: kampyctl core.psx; kampyctl stats.get_statistics sl:; kampyctl cnt.get sl 200_replies
+Database (no daemon needed): kampyctl db create URL; kampyctl db uacreg add|rm|list ...;
+  kampyctl db -h
 """ % (DEFAULT_SOCKET, DEFAULT_TIMEOUT)
 
 _INT_RE = re.compile(r"[+-]?[0-9]+\Z")
@@ -104,6 +110,7 @@ class Options:
         self.help = False
         self.method = None
         self.params = []
+        self.args = []      # the arguments after METHOD, as typed
 
 
 def parse_cmdline(argv) -> Options:
@@ -146,7 +153,9 @@ def parse_cmdline(argv) -> Options:
     if i >= len(argv):
         raise UsageError("no method given")
     o.method = argv[i]
-    o.params = [parse_arg(a) for a in argv[i + 1:]]
+    o.args = list(argv[i + 1:])
+    if o.method != "db":
+        o.params = [parse_arg(a) for a in o.args]
     return o
 
 
@@ -270,6 +279,9 @@ def main(argv=None) -> int:
         return 0
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="backslashreplace")
+    if o.method == "db":
+        from .db.cli import main as db_main
+        return db_main(o.args)
     try:
         resp = call(o.socket, o.method, o.params, o.timeout)
     except CtlError as e:

@@ -98,6 +98,9 @@ def find_and_load(name: str, mpath: list) -> Module:
                 raise ModuleNotFound("module '%s' not found (not on mpath, not one of kampy's modules)"
                                      % base) from None
             raise
+    refusal = getattr(pymod, "UNSUPPORTED_MODULE", None)
+    if refusal:      # a Kamailio module kampy knows but does not offer (db_mysql)
+        raise ModuleNotFound(refusal)
     exports = getattr(pymod, "exports", None)
     if not isinstance(exports, Module):
         raise ModuleNotFound("%s has no `exports = Module(...)`" % name)
