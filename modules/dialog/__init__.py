@@ -2,12 +2,13 @@
 """dialog: SIP dialogs (RFC 3261 §12) tracked in shared memory."""
 
 from kampy.module import (
-    ANY_ROUTE, Counter, IntV, Func, Module, PvDef, REQUEST_ROUTE, Rpc, TableDef,
+    ANY_ROUTE, Counter, IntV, Func, Module, PvDef, REQUEST_ROUTE, Rpc, Str, TableDef,
 )
 from kampy.rpc import RpcFault
 from kampy.script.ast import ConfigError
 from kampy.script.pv import PV, to_str
 
+from . import bye as B
 from . import core as C
 from .core import P
 
@@ -23,12 +24,16 @@ def _rr_callback(ctx, params):
 
 
 def _hook(rt):
-    """Register the tm reply callback and the rr callback once per runtime."""
+    """Register the tm and rr callbacks once per runtime."""
     api = rt.api("dialog")
     if api.hooked:
         return
     api.hooked = True
-    rt.api("tm").register_reply_callback(C.on_reply)
+    tm = rt.api("tm")
+    tm.register_reply_callback(C.on_reply)
+    tm.register_final_callback(C.on_final)
+    tm.register_request_out_callback(C.on_request_out)
+    tm.register_callback("dialog.bye", B.on_bye_reply)
     if "rr" in rt.modules:
         rt.api("rr").register_callback(_rr_callback)
 
@@ -61,6 +66,21 @@ def dlg_manage(ctx) -> int:
         ctx.data["dialog.rr"] = True
         rt.api("rr").add_rr_param(ctx, ";%s=%s" % (P.rr_param, did))
     return 1
+
+
+def _side_fixup(args, pos):
+    a = args[0]
+    if str(a.value).strip().lower() not in B.SIDES:
+        raise ConfigError(a.pos, "dlg_bye: side is all, caller or callee, not %r" % a.value)
+    return args
+
+
+def dlg_bye(ctx, side: Str) -> int:
+    """dlg_bye(side): send BYE to the caller, the callee or all, and end the dialog"""
+    m = C.match(ctx)
+    if m is None:
+        return -1
+    return 1 if B.send_bye(ctx.rt, m[0], str(side).strip().lower(), ctx=ctx) else -1
 
 
 def is_known_dlg(ctx) -> int:
@@ -201,9 +221,19 @@ def rpc_list(rt):
     return [_struct(did, rec) for did, rec in sorted(C.all_dialogs(rt))]
 
 
-def rpc_end_dlg(rt, h_entry=None, h_id=None):
-    """dlg.end_dlg h_entry h_id: not supported (kampy sends no BYE of its own)"""
-    raise RpcFault(500, "not supported")
+def rpc_end_dlg(rt, h_entry=None, h_id=None, extra_hdrs=None):
+    """dlg.end_dlg h_entry h_id [extra_hdrs]: send BYE to both sides and end the dialog"""
+    try:
+        did = "%d.%d" % (int(h_entry), int(h_id))
+    except (TypeError, ValueError):
+        raise RpcFault(500, "Invalid parameters") from None
+    rec = C.table(rt).get(C.dkey(did))
+    if rec is None or rec["st"] == C.DELETED:
+        raise RpcFault(404, "Dialog not found")
+    if rec["st"] not in (C.CONFIRMED, C.CONFIRMED_ACK):
+        raise RpcFault(500, "Dialog not confirmed")
+    if not B.send_bye(rt, did, "all", [extra_hdrs] if extra_hdrs else (), reason="rpc"):
+        raise RpcFault(500, "Failed to send BYE")
 
 
 # --- API ---------------------------------------------------------------------------------
@@ -227,6 +257,11 @@ class Api:
     def get_var(self, ctx, name):
         return get_var(ctx, name)
 
+    def bye(self, ctx, side="all") -> bool:
+        """dlg_bye() for ctx's dialog: BYE to "caller", "callee" or "all", dialog ended."""
+        m = C.match(ctx)
+        return m is not None and B.send_bye(ctx.rt, m[0], side, ctx=ctx)
+
     def register_callback(self, event, fn):
         """fn(ctx, dlg) for "created", "confirmed", "terminated" (ctx is None
         for a timeout); fn(ctx, dlg, direction) for "in_dialog"."""
@@ -242,6 +277,7 @@ exports = Module(
     params=P,
     functions=[
         Func("dlg_manage", dlg_manage, REQUEST_ROUTE),
+        Func("dlg_bye", dlg_bye, ANY_ROUTE, fixup=_side_fixup),
         Func("is_known_dlg", is_known_dlg, ANY_ROUTE),
         Func("dlg_setflag", dlg_setflag, ANY_ROUTE),
         Func("dlg_resetflag", dlg_resetflag, ANY_ROUTE),
@@ -256,7 +292,7 @@ exports = Module(
     depends=["tm"],
     mod_init=mod_init,
     api=Api,
-    unsupported=("dlg_bye", "dlg_refer", "dlg_bridge", "dlg_transfer", "set_dlg_profile",
+    unsupported=("dlg_refer", "dlg_bridge", "dlg_transfer", "set_dlg_profile",
                  "unset_dlg_profile", "is_in_profile", "get_profile_size", "dlg_set_timeout",
                  "dlg_set_timeout_by_profile", "dlg_set_property", "dlg_reset_property",
                  "dlg_remote_profile", "dlg_db_load_callid", "dlg_db_load_extra",

@@ -2,19 +2,31 @@
 """dialog: the dialog records, their states, matching and timers.
 
 Records live in the shared table "dialog":
-  "d:<h_entry>.<h_id>"        the dialog (a dict, see _new_record)
+  "d:<h_entry>.<h_id>"        the dialog (a dict, see create())
   "x:<call-id> <tag>"         index: Call-ID + From tag (and + To tag once
                               confirmed) -> "<h_entry>.<h_id>"
   "s:<h_entry>"               the next h_id of one entry
 Every change of a record is one Table.update, so any worker may handle any
 request or reply of a dialog.
+
+What a dialog needs to send requests of its own towards both sides (BYE):
+"cc" the caller's Contact (its remote target) and "ce" the callee's (from
+the 2xx, refreshed by re-INVITE/UPDATE); "rc" the route set towards the
+caller (the INVITE's Record-Route entries below ours, in order) and "re"
+towards the callee (the 2xx's entries above ours, reversed), RFC 3261
+§12.1; "cs" [downstream, upstream] the last CSeq each far end got from the
+other side, taken from the request as tm sends it, after every module
+changed it (uac's CSeq shift included); "sc"/"se" the sockets of both sides.
 """
 
+import re
 import time
 import zlib
 
 from kampy.module import Param, ParamValues
 from kampy.script.pv import b2s
+from kampy.sip import parse
+from kampy.sip.errors import ParseError
 
 UNCONFIRMED, EARLY, CONFIRMED, CONFIRMED_ACK, DELETED = 1, 2, 3, 4, 5
 DOWNSTREAM, UPSTREAM = 1, 2
@@ -33,7 +45,8 @@ P = ParamValues([
     Param("hash_size", int, 4096, doc="number of dialog hash entries (h_entry range)", check=_positive),
     Param("rr_param", str, "did", doc="name of the Record-Route param carrying the dialog id"),
     Param("dlg_flag", int, -1, doc="accepted (Kamailio's old way to mark requests; use dlg_manage())"),
-    Param("track_cseq_updates", int, 0, doc="accepted; CSeq tracking is not done yet"),
+    Param("track_cseq_updates", int, 0,
+          doc="accepted: uac keeps its own CSeq shift consistent; dialog records the CSeq sent"),
     Param("enable_stats", int, 1), Param("timeout_avp", str, ""), Param("dlg_extra_hdrs", str, ""),
     Param("db_url", str, ""), Param("db_mode", int, 0), Param("table_name", str, "dialog"),
     Param("profiles_with_value", str, ""), Param("profiles_no_value", str, ""),
@@ -63,12 +76,69 @@ def xkey(callid, tag):
 
 def public(did, rec):
     """The dict other modules get for a dialog record."""
+    cs = rec.get("cs") or [0, 0]
     return {
         "id": did, "h_entry": rec["he"], "h_id": rec["hi"], "state": rec["st"], "callid": rec["ci"],
         "from_uri": rec["fu"], "to_uri": rec["tu"], "from_tag": rec["ft"], "to_tag": rec["tt"],
         "ref": rec["ref"], "init_ts": rec["ts"], "start_ts": rec["cts"], "timeout": rec["to"],
         "flags": rec["fl"], "vars": dict(rec["v"]),
+        "caller_contact": rec.get("cc", ""), "callee_contact": rec.get("ce", ""),
+        "caller_route_set": list(rec.get("rc", ())), "callee_route_set": list(rec.get("re", ())),
+        "caller_cseq": cs[0], "callee_cseq": cs[1],
     }
+
+
+def sock_index(rt, sock):
+    for i, s in enumerate(rt.sockets):
+        if s is sock:
+            return i
+    return 0
+
+
+def socket_of(rt, idx):
+    return rt.sockets[idx] if 0 <= idx < len(rt.sockets) else rt.default_socket()
+
+
+def _contact(msg) -> str:
+    """The first Contact URI of a message ("" without one)."""
+    try:
+        c = msg.contacts
+    except ParseError:
+        return ""
+    return b2s(c[0].uri_raw) if c and c != "*" else ""
+
+
+def _rr_values(msg) -> list:
+    """The Record-Route entries of a message as received, in order."""
+    try:
+        return [b2s(na.raw.strip()) for na in msg.record_routes]
+    except ParseError:
+        return []
+
+
+def callee_route_set(did, reply, relayed_req: bytes) -> list:
+    """The route set towards the callee from a 2xx (RFC 3261 §12.1.2 seen
+    from the middle): the Record-Route entries the callee's side added, i.e.
+    those above ours, nearest to us first.  Ours are found by our dialog id
+    param; failing that, by counting the entries the relayed INVITE had."""
+    entries = _rr_values(reply)
+    mark = ";%s=%s" % (P.rr_param, did)
+    for i, v in enumerate(entries):
+        if mark + ";" in v or mark + ">" in v:
+            return entries[:i][::-1]
+    try:
+        ours_and_below = len(parse(relayed_req).record_routes) if relayed_req else 0
+    except ParseError:
+        ours_and_below = 0
+    return entries[:max(0, len(entries) - ours_and_below)][::-1]
+
+
+_CSEQ_RE = re.compile(rb"\nCSeq[ \t]*:[ \t]*([0-9]{1,10})", re.I)
+
+
+def cseq_of(data: bytes):
+    m = _CSEQ_RE.search(data)
+    return int(m.group(1)) if m else None
 
 
 def _run_callbacks(rt, event, *args):
@@ -120,12 +190,16 @@ def create(ctx):
     h_entry = zlib.crc32(("%s %s" % (callid, ftag)).encode()) % P.hash_size
     h_id = _next_id(rt, h_entry)
     did = "%d.%d" % (h_entry, h_id)
+    cseq = msg.cseq.number if msg.cseq is not None else 0
+    sock = sock_index(rt, ctx.rcv)
     rec = {
         "he": h_entry, "hi": h_id, "st": UNCONFIRMED, "ci": callid,
         "fu": b2s(msg.from_.uri_raw) if msg.from_ is not None else "",
         "tu": b2s(msg.to.uri_raw) if msg.to is not None else "",
         "ft": ftag, "tt": "", "ref": 1, "ts": int(time.time()), "cts": 0,
         "to": P.default_timeout, "fl": 0, "v": {}, "g": 0,
+        "cc": _contact(msg), "ce": "", "rc": _rr_values(msg), "re": [],
+        "cs": [cseq, cseq], "sc": sock, "se": sock_index(rt, ctx.send_socket) if ctx.send_socket else sock,
     }
     if not tab.insert(xkey(callid, ftag), did):
         other = tab.get(xkey(callid, ftag))      # another worker was first
@@ -258,12 +332,17 @@ def on_reply(ctx, trec, code):
     if did is None:
         return
     if code >= 300:
-        cur = tab.get(dkey(did))
-        if cur is not None and cur["st"] in (UNCONFIRMED, EARLY):
-            _terminate(ctx, rt, did, "negative reply %d" % code)
-        return
+        return      # the call may go on (failure_route, uac_auth): see on_final
     ttag = b2s(msg.to_tag) or ""
     old = {}
+    contact, route_set = "", []
+    if code >= 200:
+        cur = tab.get(dkey(did))
+        if cur is not None and cur["st"] not in (UNCONFIRMED, EARLY):
+            _refresh_target(rt, did, cur, msg, ftag)   # a 2xx to a re-INVITE
+            return
+        contact = _contact(msg)
+        route_set = callee_route_set(did, msg, trec.get("req", b"") if trec else b"")
 
     def fn(rec):
         if rec["st"] not in (UNCONFIRMED, EARLY):
@@ -277,6 +356,8 @@ def on_reply(ctx, trec, code):
             rec["tt"] = ttag
             rec["cts"] = int(time.time())
             rec["g"] += 1
+            rec["ce"] = contact
+            rec["re"] = route_set
         return rec
     rec = change(rt, did, fn)
     if rec is None:
@@ -287,6 +368,26 @@ def on_reply(ctx, trec, code):
             tab.put(xkey(callid, ttag), did)
         rt.timers.arm(rec["to"] * 1000, "dialog", "to:" + did, rec["g"])
         _run_callbacks(rt, "confirmed", ctx, public(did, rec))
+
+
+def on_final(rt, trec, code):
+    """tm final-reply callback: the INVITE was answered negatively upstream
+    (after failure_route gave up, a timeout, a t_reply): its dialog ends."""
+    if trec.get("m") != "INVITE":
+        return
+    try:
+        req = parse(trec["req"])
+        callid, ftag = b2s(req.call_id), b2s(req.from_tag)
+    except (ParseError, KeyError):
+        return
+    if not callid or ftag is None:
+        return
+    did = table(rt).get(xkey(callid, ftag))
+    if did is None:
+        return
+    cur = table(rt).get(dkey(did))
+    if cur is not None and cur["st"] in (UNCONFIRMED, EARLY):
+        _terminate(None, rt, did, "negative reply %d" % code)
 
 
 def in_dialog(ctx, did, direction):
@@ -300,6 +401,8 @@ def in_dialog(ctx, did, direction):
     if rec is None:
         return
     _run_callbacks(rt, "in_dialog", ctx, public(did, rec), direction)
+    if method in ("INVITE", "UPDATE") and rec["st"] in (CONFIRMED, CONFIRMED_ACK):
+        _refresh_target(rt, did, rec, ctx.msg, b2s(ctx.msg.from_tag))
     if method == "ACK" and rec["st"] == CONFIRMED:
         def fn(r):
             if r["st"] != CONFIRMED:
@@ -309,6 +412,62 @@ def in_dialog(ctx, did, direction):
         change(rt, did, fn)
     elif method == "BYE":
         _terminate(ctx, rt, did, "BYE")
+
+
+def _refresh_target(rt, did, rec, msg, ftag):
+    """A target refresh (re-INVITE, UPDATE, or its 2xx): the Contact is the
+    new remote target of the side that sent it (RFC 3261 §12.2)."""
+    contact = _contact(msg)
+    if not contact:
+        return
+    from_caller = ftag == rec["ft"]
+    # a request from the caller carries the caller's Contact, its reply the callee's
+    key = ("cc" if from_caller else "ce") if msg.is_request else ("ce" if from_caller else "cc")
+    if rec.get(key) == contact:
+        return
+
+    def fn(r):
+        if r["st"] == DELETED:
+            return None
+        r[key] = contact
+        return r
+    change(rt, did, fn)
+
+
+def on_request_out(ctx, tid, idx, data):
+    """tm request-out callback: the CSeq the far end gets, per direction,
+    taken after every module changed the request."""
+    msg = ctx.msg
+    if msg.method in ("ACK", "CANCEL"):
+        return
+    m = ctx.data.get("dialog")
+    if m is None:
+        if "dialog.none" in ctx.data:
+            return
+        m = match(ctx)
+        if m is None:
+            ctx.data["dialog.none"] = True
+            return
+    did, direction = m
+    n = cseq_of(data)
+    if n is None:
+        return
+    slot = 0 if direction == DOWNSTREAM else 1
+    initial = msg.to_tag is None
+    se = sock_index(ctx.rt, ctx.send_socket or ctx.rcv) if initial else None
+
+    def fn(rec):
+        if rec["st"] == DELETED:
+            return None
+        cs = list(rec.get("cs") or [0, 0])
+        if cs[slot] >= n and (se is None or rec.get("se") == se):
+            return None
+        cs[slot] = max(cs[slot], n)
+        rec["cs"] = cs
+        if se is not None:
+            rec["se"] = se
+        return rec
+    change(ctx.rt, did, fn)
 
 
 def fire(rt, key, gen):
@@ -321,7 +480,11 @@ def fire(rt, key, gen):
         return
     if kind == "to":
         if rec["st"] in (CONFIRMED, CONFIRMED_ACK):
-            _terminate(None, rt, did, "timeout")
+            if P.send_bye:
+                from .bye import send_bye
+                send_bye(rt, did, "all", reason="timeout")
+            else:
+                _terminate(None, rt, did, "timeout")
         return
     if kind == "del" and rec["st"] == DELETED:
         tab.delete(dkey(did))
@@ -330,9 +493,9 @@ def fire(rt, key, gen):
                 tab.delete(xkey(rec["ci"], tag))
 
 
-def end_dialog(rt, did):
+def end_dialog(rt, did, reason="rpc", ctx=None):
     """Terminate a dialog by id locally (no BYE sent): True if it was live."""
-    return _terminate(None, rt, did, "rpc")
+    return _terminate(ctx, rt, did, reason)
 
 
 def all_dialogs(rt):

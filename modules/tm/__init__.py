@@ -2,15 +2,19 @@
 """tm: stateful transactions (RFC 3261 §17) kept in shared memory."""
 
 from kampy.module import (
-    ANY_ROUTE, BRANCH_ROUTE, Counter, FAILURE_ROUTE, Func, Module, ONREPLY_ROUTE,
-    PvDef, REQUEST_ROUTE, Rpc, TableDef,
+    ANY_ROUTE, BRANCH_FAILURE_ROUTE, BRANCH_ROUTE, Counter, EVENT_ROUTE, FAILURE_ROUTE, Func, Module,
+    ONREPLY_ROUTE, PvDef, REQUEST_ROUTE, Rpc, TableDef,
 )
 from .params import P
 from . import funcs as F
+from . import uac_rpc as U
 from .replies import reply_hook
 from .timers import fire
 
 RQ = REQUEST_ROUTE | FAILURE_ROUTE
+# event_route[tm:branch-failure:NAME] runs as a branch-failure route; the
+# config compiler checks event routes as EVENT_ROUTE (t_relay refuses other ones)
+BF = BRANCH_FAILURE_ROUTE | EVENT_ROUTE
 RQB = REQUEST_ROUTE | FAILURE_ROUTE | BRANCH_ROUTE
 ALLR = REQUEST_ROUTE | FAILURE_ROUTE | ONREPLY_ROUTE | BRANCH_ROUTE
 
@@ -24,8 +28,8 @@ exports = Module(
     doc="Stateful transactions: t_relay, failure routes, timers, CANCEL.",
     params=P,
     functions=[
-        Func("t_relay", F.t_relay, RQ), Func("t_relay", F.t_relay2, RQ),
-        Func("t_relay_to_udp", F.t_relay_to_udp, RQ), Func("t_relay_to_udp", F.t_relay_to_udp0, RQ),
+        Func("t_relay", F.t_relay, RQ | BF), Func("t_relay", F.t_relay2, RQ | BF),
+        Func("t_relay_to_udp", F.t_relay_to_udp, RQ | BF), Func("t_relay_to_udp", F.t_relay_to_udp0, RQ | BF),
         Func("t_newtran", F.t_newtran, REQUEST_ROUTE),
         Func("t_reply", F.t_reply, RQ), Func("t_send_reply", F.t_reply, RQ),
         Func("t_release", F.t_release, REQUEST_ROUTE),
@@ -34,19 +38,21 @@ exports = Module(
         Func("t_on_branch_failure", F.t_on_branch_failure, RQB),
         Func("t_set_fr", F.t_set_fr, RQB), Func("t_set_fr", F.t_set_fr1, RQB),
         Func("t_reset_fr", F.t_reset_fr, RQB),
-        Func("t_check_status", F.t_check_status, FAILURE_ROUTE | ONREPLY_ROUTE),
+        Func("t_check_status", F.t_check_status, FAILURE_ROUTE | ONREPLY_ROUTE | BF),
         Func("t_is_canceled", F.t_is_canceled, ALLR),
         Func("t_check_trans", F.t_check_trans, REQUEST_ROUTE | ONREPLY_ROUTE),
         Func("t_lookup_request", F.t_lookup_request, REQUEST_ROUTE),
-        Func("t_branch_timeout", F.t_branch_timeout, FAILURE_ROUTE),
-        Func("t_branch_replied", F.t_branch_replied, FAILURE_ROUTE),
+        Func("t_branch_timeout", F.t_branch_timeout, FAILURE_ROUTE | BF),
+        Func("t_branch_replied", F.t_branch_replied, FAILURE_ROUTE | BF),
         Func("t_any_timeout", F.t_any_timeout, ANY_ROUTE),
         Func("t_any_replied", F.t_any_replied, ANY_ROUTE),
         Func("t_flush_flags", F.t_flush_flags, RQB),
     ],
     pvs=[PvDef(name, factory) for name, factory in F.PVS.items()],
     counters=[Counter("tm", n) for n in COUNTERS],
-    rpcs=[Rpc("tm.stats", F.rpc_stats, F.rpc_stats.__doc__), Rpc("tm.list", F.rpc_list, F.rpc_list.__doc__)],
+    rpcs=[Rpc("tm.stats", F.rpc_stats, F.rpc_stats.__doc__), Rpc("tm.list", F.rpc_list, F.rpc_list.__doc__),
+          Rpc("tm.t_uac_start", U.rpc_t_uac_start, U.rpc_t_uac_start.__doc__),
+          Rpc("tm.t_uac_wait", U.rpc_t_uac_wait, U.rpc_t_uac_wait.__doc__)],
     tables=[TableDef("tm", lambda rt: (P.table_buckets, P.table_mb * 1024 * 1024), nlocks=256)],
     timer_handlers={"tm": fire},
     reply_hook=reply_hook,

@@ -2,7 +2,7 @@
 """tm's script functions, pseudo-variables, pre-script hook and API."""
 
 from kampy.module import (
-    BranchRouteName, FailureRouteName, Fmt, IntV, Regex, ReplyRouteName,
+    BranchRouteName, EVENT_ROUTE, FailureRouteName, Fmt, IntV, Regex, ReplyRouteName,
 )
 from kampy.script.pv import FuncPV, b2s
 from kampy.script.ast import ConfigError
@@ -15,24 +15,33 @@ from . import trans as T
 
 # --- relaying ---------------------------------------------------------------------
 
+def _relay(ctx, host=None, port=None) -> int:
+    if ctx.route_type == EVENT_ROUTE:
+        # allowed in event_route[tm:branch-failure:...] only, which runs as
+        # a branch-failure route; any other event route has no transaction
+        ctx.rt.log(-1, "tm: t_relay() in an event_route other than tm:branch-failure")
+        return -1
+    return R.relay(ctx, host, port)
+
+
 def t_relay(ctx) -> int:
     """t_relay(): forward statefully to $du or the R-URI (and appended branches)"""
-    return R.relay(ctx)
+    return _relay(ctx)
 
 
 def t_relay2(ctx, host: Fmt, port: IntV) -> int:
     """t_relay(host, port): forward statefully to host:port"""
-    return R.relay(ctx, host, port)
+    return _relay(ctx, host, port)
 
 
 def t_relay_to_udp(ctx, host: Fmt, port: IntV) -> int:
     """t_relay_to_udp(host, port)"""
-    return R.relay(ctx, host, port)
+    return _relay(ctx, host, port)
 
 
 def t_relay_to_udp0(ctx) -> int:
     """t_relay_to_udp()"""
-    return R.relay(ctx)
+    return _relay(ctx)
 
 
 def t_newtran(ctx) -> int:
@@ -86,7 +95,12 @@ def t_on_branch(ctx, name: BranchRouteName) -> int:
 
 
 def t_on_branch_failure(ctx, name: Fmt) -> int:
-    """t_on_branch_failure(name): event_route[tm:branch-failure:name] (accepted)"""
+    """t_on_branch_failure(name): event_route[tm:branch-failure:name] runs for
+    each branch of this transaction that fails (negative final reply or timeout)"""
+    from .bfailure import PREFIX, route_of
+    if name and route_of(ctx.rt, name) is None:
+        ctx.rt.log(-1, "tm: t_on_branch_failure: no event_route[%s%s]" % (PREFIX, name))
+        return -1
     ctx.data["tm.on_branch_failure"] = name
     return 1
 
@@ -121,6 +135,9 @@ def _rec(ctx):
 
 
 def _reply_code(ctx):
+    bc = ctx.data.get("tm.branch_code")
+    if bc is not None:          # a branch-failure route: the failed branch's code
+        return bc
     if ctx.reply is not None and not ctx.reply.is_request:
         return ctx.reply.status
     if not ctx.msg.is_request:
@@ -175,6 +192,8 @@ def _branches(ctx):
 
 def t_branch_timeout(ctx) -> int:
     """t_branch_timeout(): the failed branch timed out"""
+    if "tm.branch_code" in ctx.data:
+        return 1 if ctx.reply is None else -1
     rec = _rec(ctx)
     best = rec.get("best") if rec else None
     return 1 if best and best[0] == 408 and not best[1] else -1
@@ -182,6 +201,8 @@ def t_branch_timeout(ctx) -> int:
 
 def t_branch_replied(ctx) -> int:
     """t_branch_replied(): the failed branch got a reply"""
+    if "tm.branch_code" in ctx.data:
+        return 1 if ctx.reply is not None else -1
     rec = _rec(ctx)
     best = rec.get("best") if rec else None
     return 1 if best and best[1] else -1
@@ -250,6 +271,9 @@ def _pv(fn):
 
 
 def _reason(ctx):
+    br = ctx.data.get("tm.branch_reason")
+    if br is not None:
+        return br
     if ctx.reply is not None and not ctx.reply.is_request:
         return b2s(ctx.reply.reason)
     if not ctx.msg.is_request:
@@ -265,6 +289,8 @@ def _reason(ctx):
 
 
 def _branch_idx(ctx):
+    if ctx.t is not None and ctx.t.get("bf") is not None:
+        return ctx.t["bf"]
     rec = _rec(ctx)
     best = rec.get("best") if rec else None
     return best[2] if best else 0
@@ -352,6 +378,14 @@ class Api:
         if fn not in Y.REPLY_CALLBACKS:
             Y.REPLY_CALLBACKS.append(fn)
 
+    def register_final_callback(self, fn):
+        """fn(rt, rec, code) runs when a transaction sends its negative final
+        reply upstream (>= 300: the best branch reply after failure_route, a
+        local 408 or 500, a t_reply), in that process, with no lock held.
+        rec["req"] is the request as received (script edits applied)."""
+        if fn not in Y.FINAL_CALLBACKS:
+            Y.FINAL_CALLBACKS.append(fn)
+
     def set_reply_filter(self, ctx, name, data):
         """Ask that every reply of the transaction ctx's request creates (or,
         in failure_route, of its new branches) goes through the filter
@@ -369,10 +403,25 @@ class Api:
         popped.  Register before the fork (mod_init)."""
         Y.REPLY_FILTERS[name] = fn
 
+    def register_request_out_callback(self, fn):
+        """fn(ctx, tid, idx, data) runs for every branch request t_relay()
+        builds (data: the bytes about to be sent, every edit applied, our Via
+        on top), in the process relaying it, before it is sent and with no
+        lock held.  Register before the fork (mod_init)."""
+        if fn not in R.REQUEST_OUT_CALLBACKS:
+            R.REQUEST_OUT_CALLBACKS.append(fn)
+
     def send_request(self, method, ruri, from_uri, to_uri, **kw):
         """A new request in its own client transaction; replies (1xx and
         final) and a timeout (code 408, reply None) go to the callback
-        registered under kw["callback"] with kw["data"].  Returns the tid."""
+        registered under kw["callback"] with kw["data"].  Returns the tid.
+
+        Within a dialog: ruri is the remote target, from_tag/to_tag/call_id/
+        cseq the dialog's, and route_set=[Route URIs] its route set: with a
+        loose first route (;lr) the request goes to that route with the
+        routes as Route headers; with a strict one, that route becomes the
+        R-URI and the remote target the last Route (RFC 3261 §12.2.1.1).
+        next_hop= overrides where it is sent."""
         from .local import send_request
         return send_request(self.rt, method, ruri, from_uri, to_uri, **kw)
 
@@ -421,9 +470,10 @@ def rpc_list(rt):
             cseq = "%d %s" % (req.cseq.number, req.cseq.method)
         except Exception:
             callid, cseq = "", ""
+        src = rec.get("src")
         out.append({
             "tid": key[2:], "method": rec.get("m"), "callid": callid, "cseq": cseq,
-            "from": "%s:%d" % (rec["src"][0], rec["src"][1]), "state": rec.get("ss"),
+            "from": "%s:%d" % (src[0], src[1]) if src else "local", "state": rec.get("ss"),
             "final": rec.get("fin", 0), "branches": len(rec.get("b", [])),
             "replies": ",".join(str(b["c"]) for b in rec.get("b", [])),
         })

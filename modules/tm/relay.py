@@ -119,15 +119,18 @@ def build_branches(ctx, tid, rec, first_new: int, base: bytes, dests) -> list:
                     new.append(bad)
                     continue
         data = branch_request(ctx, base, uri, idx, tid, first=first, msg=bmsg)
+        if REQUEST_OUT_CALLBACKS:
+            _request_out(ctx, tid, idx, data)
         new.append({"u": uri, "d": [hop[0], hop[1]], "r": data, "c": 0, "f": 0, "ri": P.retr_timer1,
                     "cp": 0, "cs": 0, "g": 0})
     return new
 
 
-def start_branches(ctx, tid, first_new: int, new: list) -> int:
+def start_branches(ctx, tid, first_new: int, new: list, rec=None) -> int:
     """Send stored branches and arm their timers; returns how many went out."""
     rt = ctx.rt
     sock = ctx.send_socket or ctx.rcv or rt.default_socket()
+    fr = capped_fr(rt, rec)
     sent = 0
     for n, b in enumerate(new):
         if b.get("bad"):
@@ -135,29 +138,60 @@ def start_branches(ctx, tid, first_new: int, new: list) -> int:
         idx = first_new + n
         rt.send(sock, b["d"][0], b["d"][1], b["r"])
         rt.timers.arm(P.retr_timer1, "tm", "r|%s|%d" % (tid, idx), 0)
-        rt.timers.arm(P.fr_timer, "tm", "f|%s|%d" % (tid, idx), 0)
+        rt.timers.arm(fr, "tm", "f|%s|%d" % (tid, idx), 0)
         rt.count("tm:relayed_branches")
         sent += 1
     return sent
 
 
-def send_branches(ctx, tid, rec, first_new: int, base: bytes, dests) -> int:
-    """New branches on a stored transaction (failure_route): store, then send."""
+def capped_fr(rt, rec) -> int:
+    """fr_timer (or t_set_fr's) for a new branch, capped by the end of life."""
+    if rec is None:
+        return P.fr_timer
+    return T.capped(rt.now_ms(), rec, rec.get("fr_ms") or P.fr_timer)
+
+
+def send_branches(ctx, tid, base: bytes, dests) -> int:
+    """New branches on a stored transaction (failure_route, branch-failure
+    route).  Their slots are reserved under the lock first, so two workers
+    adding branches at once never share an index, and a reserved slot keeps
+    the transaction from completing while its request is being built."""
     rt = ctx.rt
-    new = build_branches(ctx, tid, rec, first_new, base, dests)
     tab = table(rt)
+    box = {}
 
-    rf = ctx.data.get("tm.rf")
+    def reserve(r):
+        if r is None or 200 <= r.get("fin", 0) < 300:
+            return tab.KEEP
+        box["first"] = len(r["b"])
+        box["rec"] = r
+        r["b"].extend({"u": u, "d": None, "r": b"", "c": 0, "f": 0, "ri": 0, "cp": 0, "cs": 0, "g": 0,
+                       "pend": 1} for u, _d in dests)
+        return r
+    tab.update(T.tkey(tid), reserve)
+    if "first" not in box:
+        return 0
+    first = box["first"]
+    new = build_branches(ctx, tid, box["rec"], first, base, dests)
 
-    def add(r):
+    rf = ctx.data.get("tm.rf")      # branch_route may have asked for reply filters
+
+    def fill(r):
         if r is None:
             return tab.KEEP
-        r["b"].extend(new)
         if rf:
             r["rf"] = dict(rf)
+        for n, b in enumerate(new):
+            if r["b"][first + n].get("cp") and not b.get("bad"):
+                b["cp"] = 1        # CANCELed meanwhile: sent once this branch rings
+            r["b"][first + n] = b
         return r
-    tab.update(T.tkey(tid), add)
-    return start_branches(ctx, tid, first_new, new)
+    tab.update(T.tkey(tid), fill)
+    sent = start_branches(ctx, tid, first, new, box["rec"])
+    if sent < len(new):
+        from .replies import settle
+        settle(rt, tid, 0)      # unusable destinations may have been the last pending slots
+    return sent
 
 
 def create(ctx, store=True):
@@ -181,7 +215,9 @@ def create(ctx, store=True):
         "brn": ctx.data.get("tm.on_branch", ""), "ctx": saved_state(ctx), "done": 0,
         "fin": 0, "t0": rt.now_ms(), "du": ctx.du or "",
         "fr_ms": ctx.data.get("tm.fr", 0), "frinv_ms": ctx.data.get("tm.fr_inv", 0),
+        "bfr": ctx.data.get("tm.on_branch_failure", ""), "bfp": 0,
     }
+    rec["eol"] = T.end_of_life(rec["m"], rec["t0"], P.max_inv_lifetime, P.max_noninv_lifetime)
     rf = ctx.data.get("tm.rf")
     if rf:
         rec["rf"] = dict(rf)
@@ -240,7 +276,7 @@ def relay(ctx, host=None, port=None) -> int:
         return -1
     if trying is not None:
         send_upstream(rt, rec, trying)
-    sent = start_branches(ctx, tid, 0, new)
+    sent = start_branches(ctx, tid, 0, new, rec)
     if sent == 0:
         from .replies import complete_local
         complete_local(rt, tid, 500, "No destination")
@@ -271,32 +307,35 @@ def retransmission(ctx, tid):
 
 
 def add_branches(ctx, host=None, port=None) -> int:
-    """t_relay() in failure_route: new branches on the same transaction."""
+    """t_relay() in failure_route (the transaction is reopened: new failure
+    route, best reply forgotten) or in a branch-failure route (new branches
+    beside the pending ones, nothing else changes)."""
     rt = ctx.rt
     tid = ctx.t["tid"]
-    rec = table(rt).get(T.tkey(tid))
-    if rec is None:
-        return -1
+    in_bf = ctx.t.get("bf") is not None
 
     def reopen(r):
         if r is None:
             return table(rt).KEEP
-        r["done"] = 0
-        r["best"] = None
-        r["fr"] = ctx.data.get("tm.on_failure", "")
+        if not in_bf:
+            r["done"] = 0
+            r["best"] = None
+            r["fr"] = ctx.data.get("tm.on_failure", "")
+            r["brn"] = ctx.data.get("tm.on_branch", "")
+            r["bfr"] = ctx.data.get("tm.on_branch_failure", r.get("bfr", ""))
+            r["ctx"] = saved_state(ctx)
         r["onr"] = ctx.data.get("tm.on_reply", r.get("onr", ""))
-        r["brn"] = ctx.data.get("tm.on_branch", "")
-        r["ctx"] = saved_state(ctx)
         rf = ctx.data.get("tm.rf")
         if rf:
             r["rf"] = dict(rf)
         return r
-    table(rt).update(T.tkey(tid), reopen)
+    if table(rt).update(T.tkey(tid), reopen) is table(rt).KEEP:
+        return -1
     ctx.t["relayed"] = True
     dests = [(b2s(ctx.msg.ruri), ctx.du)] + [(b.uri, b.du) for b in ctx.branches]
     if host:
         dests = [(u, "sip:%s:%d" % (host, port or 5060)) for u, _d in dests]
-    sent = send_branches(ctx, tid, rec, len(rec["b"]), ctx.msg.serialize(), dests)
+    sent = send_branches(ctx, tid, ctx.msg.serialize(), dests)
     return 1 if sent else -1
 
 
@@ -345,10 +384,11 @@ def send_cancel(rt, rec, branch_req, dst):
     rt.send(_sock(rt, rec["sock"]), dst[0], dst[1], data)
 
 
-def failure_context(rt, rec, tid, reply_msg=None):
-    """A context to run failure_route in, in whichever process got here."""
+def failure_context(rt, rec, tid, reply_msg=None, route_type=FAILURE_ROUTE):
+    """A context to run failure_route (or a branch-failure route) in, in
+    whichever process got here."""
     msg = parse(rec["req"])
-    ctx = Context(rt, msg, rec["src"][0], rec["src"][1], "udp", _sock(rt, rec["sock"]), FAILURE_ROUTE)
+    ctx = Context(rt, msg, rec["src"][0], rec["src"][1], "udp", _sock(rt, rec["sock"]), route_type)
     restore_state(ctx, rec.get("ctx", {}))
     ctx.du = rec.get("du") or None
     ctx.t = {"tid": tid, "new_branches": True, "rec": rec}

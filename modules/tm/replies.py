@@ -19,6 +19,7 @@ from . import trans as T
 
 
 REPLY_CALLBACKS = []   # fn(ctx, rec, code): modules (dialog) watching replies
+FINAL_CALLBACKS = []   # fn(rt, rec, code): a negative final reply of ours went upstream
 REPLY_FILTERS = {}     # name -> fn(rt, reply_msg, data): edits a reply before anything sees it
 
 
@@ -120,7 +121,10 @@ def reply_hook(ctx) -> bool:
         best = r.get("best")
         if best is None or T.best_reply([(0, best[0]), (1, code)]) == 1:
             r["best"] = [code, ctx.msg.serialize(), idx]
-        if all(x["f"] for x in r["b"]) and not r["done"] and not r["fin"]:
+        if r.get("bfr") and not r["done"] and not r["fin"]:
+            r["bfp"] = r.get("bfp", 0) + 1     # completion waits for the branch-failure route
+            decision["branch_failure"] = True
+        elif all(x["f"] for x in r["b"]) and not r["done"] and not r["fin"]:
             r["done"] = 1
             decision["finish"] = "negative"
         return r
@@ -154,7 +158,8 @@ def reply_hook(ctx) -> bool:
         req, dst = decision["cancel"]
         R.send_cancel(rt, rec, req, dst)
     if decision.get("first_1xx") and rec["m"] == "INVITE":
-        rt.timers.arm(rec.get("frinv_ms") or P.fr_inv_timer, "tm", "f|%s|%d" % (tid, idx), decision["gen"])
+        rt.timers.arm(T.capped(rt.now_ms(), rec, rec.get("frinv_ms") or P.fr_inv_timer), "tm",
+                      "f|%s|%d" % (tid, idx), decision["gen"])
     if decision.get("provisional"):
         if decision.get("sent"):
             return True
@@ -187,15 +192,51 @@ def reply_hook(ctx) -> bool:
         _wait(rt, tid)
         return True
     _run_onreply(ctx, rec, tid)
-    if decision.get("finish") == "negative":
+    if decision.get("branch_failure"):
+        from .bfailure import run_branch_failure
+        run_branch_failure(rt, rec, tid, idx, code, ctx.msg)
+        settle(rt, tid, 1)
+    elif decision.get("finish") == "negative":
         finish(rt, tid)
     return True
 
 
+def settle(rt, tid, ran: int):
+    """After a branch-failure route (ran=1) or branches that could not be
+    sent (ran=0): complete the transaction if every branch is final and no
+    other branch-failure route is still running (exactly one process does)."""
+    tab = R.table(rt)
+    box = {}
+
+    def step(r):
+        if r is None:
+            return tab.KEEP
+        r["bfp"] = max(0, r.get("bfp", 0) - ran)
+        if not r["bfp"] and all(x["f"] for x in r["b"]) and not r["done"] and not r["fin"]:
+            r["done"] = 1
+            box["finish"] = True
+        return r
+    tab.update(T.tkey(tid), step)
+    if box:
+        finish(rt, tid)
+
+
+def _final_out(rt, rec, code):
+    """The transaction answered upstream with a negative final (the best
+    reply, a local 408/500, a t_reply): a dialog waiting on it is over."""
+    for fn in FINAL_CALLBACKS:
+        try:
+            fn(rt, rec, code)
+        except Exception as e:
+            rt.log(-1, "tm: final-reply callback %r failed: %r" % (fn, e))
+
+
 def _local_reply(ctx, rec, tid, idx, code, decision) -> bool:
     """A reply to a request a module sent: to its callback, nothing upstream."""
-    from .local import deliver
+    from .local import deliver, ack_2xx
     rt = ctx.rt
+    if rec["m"] == "INVITE" and 200 <= code < 300:
+        ack_2xx(ctx, rec)      # we are the UAC: the 2xx (and each retransmission) gets our ACK
     if "retr_final" in decision:
         if code >= 300 and rec["m"] == "INVITE":
             _send_ack(rt, rec, rec["b"][idx], ctx.msg)
@@ -203,12 +244,13 @@ def _local_reply(ctx, rec, tid, idx, code, decision) -> bool:
     if "ack" in decision:
         _send_ack(rt, rec, rec["b"][idx], ctx.msg)
     if decision.get("first_1xx") and rec["m"] == "INVITE":
-        rt.timers.arm(P.fr_inv_timer, "tm", "f|%s|%d" % (tid, idx), decision["gen"])
+        rt.timers.arm(T.capped(rt.now_ms(), rec, P.fr_inv_timer), "tm", "f|%s|%d" % (tid, idx),
+                      decision["gen"])
     if code > 100:
         deliver(rt, tid, rec, ctx.msg, code)
     if code >= 200:
         R.table(rt).update(T.tkey(tid), lambda r: _final(r, b"", code))
-        _wait(rt, tid)
+        _wait(rt, tid, "INVITE")     # a client transaction only absorbs late replies: wt_timer (Timer K)
     return True
 
 
@@ -271,7 +313,7 @@ def finish(rt, tid, timeout=False):
         from .local import deliver
         deliver(rt, tid, rec, None, 408)
         tab.update(T.tkey(tid), lambda r: _final(r, b"", 408))
-        _wait(rt, tid)
+        _wait(rt, tid, "INVITE")
         return
     best = rec.get("best")
     reply_msg = parse(best[1]) if best and best[1] else None
@@ -322,6 +364,8 @@ def send_best(rt, tid, rec):
     if rec["m"] == "INVITE" and code >= 300:
         rt.timers.arm(P.retr_timer1, "tm", "g|%s|%d" % (tid, P.retr_timer1), 0)
     rt.count("tm:%dxx_transactions" % (code // 100))
+    if FINAL_CALLBACKS and code >= 300:
+        _final_out(rt, rec, code)
     _wait(rt, tid)
 
 
@@ -344,6 +388,8 @@ def complete_local(rt, tid, code, reason):
                          rf=rec.get("rf"), rt=rt)
     R.send_upstream(rt, rec, data)
     R.table(rt).update(T.tkey(tid), lambda r: _final(r, data, code))
+    if FINAL_CALLBACKS and code >= 300:
+        _final_out(rt, rec, code)
     _wait(rt, tid)
 
 
@@ -373,6 +419,8 @@ def reply_local(ctx, code, reason, headers=(), body=b"", ctype=None) -> int:
         rt.count("tm:local_replies")
         if rec["m"] == "INVITE" and code >= 300:
             rt.timers.arm(P.retr_timer1, "tm", "g|%s|%d" % (tid, P.retr_timer1), 0)
+        if FINAL_CALLBACKS and code >= 300:
+            _final_out(rt, rec, code)
         _wait(rt, tid)
     return 1
 

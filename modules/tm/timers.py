@@ -65,17 +65,24 @@ def timeout(rt, tid, n, gen):
         if r is None or n >= len(r["b"]):
             return tab.KEEP
         b = r["b"][n]
-        if b["f"] or b["g"] != gen:
+        if b["f"] or b["g"] != gen or b.get("pend"):
             return tab.KEEP
+        # a branch that rang is CANCELed; one that never answered is just
+        # abandoned (RFC 3261 §9.1: no CANCEL before a provisional reply)
+        out["cancel"] = r["m"] == "INVITE" and b["c"] >= 100 and not b["cs"]
+        if out["cancel"]:
+            b["cs"] = 1
         b["f"] = 1
         b["c"] = 408
         b["g"] += 1
-        out["cancel"] = r["m"] == "INVITE" and b["c"] >= 100 and not b["cs"]
         out["req"], out["dst"] = b["r"], b["d"]
         best = r.get("best")
         if best is None or T.best_reply([(0, best[0]), (1, 408)]) == 1:
             r["best"] = [408, b"", n, "Request Timeout"]
-        if all(x["f"] for x in r["b"]) and not r["done"] and not r["fin"]:
+        if r.get("bfr") and not r["done"] and not r["fin"]:
+            r["bfp"] = r.get("bfp", 0) + 1
+            out["branch_failure"] = True
+        elif all(x["f"] for x in r["b"]) and not r["done"] and not r["fin"]:
             r["done"] = 1
             out["finish"] = True
         return r
@@ -86,7 +93,12 @@ def timeout(rt, tid, n, gen):
     rec = tab.get(T.tkey(tid))
     if rec is not None and out.get("cancel"):
         R.send_cancel(rt, rec, out["req"], out["dst"])
-    if out.get("finish"):
+    if out.get("branch_failure") and rec is not None:
+        from .bfailure import run_branch_failure
+        from .replies import settle
+        run_branch_failure(rt, rec, tid, n, 408, None)
+        settle(rt, tid, 1)
+    elif out.get("finish"):
         from .replies import finish
         finish(rt, tid, timeout=True)
 

@@ -12,10 +12,13 @@ before our Via), src [ip, port] of the caller, sock index of the receiving
 socket, sk server key, tt our To tag for local replies, ss server state,
 lr/lc the last reply sent upstream and its code, b branches, best [code,
 reply] the best final reply so far, fr/onr/br route names, ctx saved script
-state, done (completion taken), fin (final code sent upstream), t0 start ms.
+state, done (completion taken), fin (final code sent upstream), t0 start ms,
+eol end of life in ms (t0 + max_inv_lifetime / max_noninv_lifetime), bfr
+the branch-failure route name and bfp how many branch-failure routes are
+running (the transaction is not completed while one runs).
 A branch: u URI, d [ip, port], r request sent, c highest code received,
 f final received, ri retransmission interval, cp CANCEL pending, cs CANCEL
-sent, g timer generation.
+sent, g timer generation, pend a slot reserved while its request is built.
 """
 
 import binascii
@@ -64,6 +67,20 @@ def server_key(msg, method=None):
 
 def tkey(tid: str) -> str:
     return "t:" + tid
+
+
+def end_of_life(method: str, t0: int, inv_ms: int, noninv_ms: int) -> int:
+    return t0 + (inv_ms if method == "INVITE" else noninv_ms)
+
+
+def capped(now_ms: int, rec, delay: int) -> int:
+    """A branch's final-response timer, never past the transaction's end of
+    life (Kamailio's max_inv_lifetime / max_noninv_lifetime): once that is
+    reached, a pending branch times out at once (408, CANCEL if it rang)."""
+    eol = rec.get("eol") if rec is not None else None
+    if not eol:
+        return delay
+    return max(1, min(delay, eol - now_ms))
 
 
 def best_reply(codes):

@@ -254,7 +254,14 @@ def test_flags_reset_and_end_dlg_rpc_fault(rt):
     from kampy.rpc import RpcFault
     with pytest.raises(RpcFault) as e:
         D.rpc_end_dlg(rt, 1, 1)
-    assert e.value.code == 500 and "not supported" in e.value.message
+    assert (e.value.code, e.value.message) == (404, "Dialog not found")
+    he, hi = rt.vars["h"].split(".")
+    with pytest.raises(RpcFault) as e:
+        D.rpc_end_dlg(rt, int(he), int(hi))
+    assert (e.value.code, e.value.message) == (500, "Dialog not confirmed")
+    with pytest.raises(RpcFault) as e:
+        D.rpc_end_dlg(rt, "x", None)
+    assert (e.value.code, e.value.message) == (500, "Invalid parameters")
 
 
 def test_bad_pv_names_fail_at_startup():

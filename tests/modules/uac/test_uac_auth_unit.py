@@ -549,8 +549,6 @@ def test_dialog_mode_call_stays_consistent():
     assert p.last_reply().cseq.number == 8
 
 
-@pytest.mark.xfail(strict=True, reason="the dialog module ends the dialog on the branch's 407 "
-                   "(before failure_route re-sends), so the shift falls back to the Record-Route")
 def test_dialog_mode_keeps_the_shift_in_the_dialog_not_the_record_route():
     p = Proxy(CRED, dialog=True)
     route = established(p).header("Record-Route")
