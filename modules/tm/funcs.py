@@ -365,7 +365,9 @@ class Api:
         self.rt = rt
 
     def reply(self, ctx, code, reason):
-        return Y.reply_local(ctx, code, reason)
+        """t_reply() for other modules (sl_send_reply with a transaction):
+        headers added by append_to_reply() and a set reply body go with it."""
+        return t_reply(ctx, code, reason)
 
     def relay(self, ctx, host=None, port=None):
         return R.relay(ctx, host, port)
