@@ -24,4 +24,6 @@ def test_sl_reply_with_a_transaction_keeps_appended_headers():
     rt.run_request(rt.new_context(parse(REQ), "192.0.2.1", 5062))
     reply = parse(rt.transport.sent[-1][3])
     assert reply.status == 404 and reply.header("x-test") == b"yes"
-    assert rt.counters.get("tm:local_replies") == 1
+    # the transaction answers a retransmission with that same reply
+    rt.run_request(rt.new_context(parse(REQ), "192.0.2.1", 5062))
+    assert rt.transport.sent[-1][3] == rt.transport.sent[-2][3]
