@@ -22,9 +22,10 @@ check: $(STAMP)
 
 # Debian packages the integration tests drive: sipp (sip-tester) and PostgreSQL
 sysdeps:
-	@if ! command -v sipp >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then \
-		echo "installing sip-tester and postgresql with apt-get"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sip-tester postgresql >/dev/null; \
+	@if ! command -v sipp >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 \
+			|| ! command -v kamailio >/dev/null 2>&1 || ! ls /usr/lib/*/kamailio/modules/db_sqlite.so >/dev/null 2>&1; then \
+		echo "installing sip-tester, postgresql and kamailio (a reference peer for tests) with apt-get"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sip-tester postgresql kamailio kamailio-sqlite-modules >/dev/null; \
 	fi
 
 test: $(STAMP) sysdeps

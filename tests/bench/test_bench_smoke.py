@@ -51,3 +51,11 @@ def test_s2u_runs(tmp_path):
         uas.kill()
         uas.wait(5)
     assert (succ, fail) == (10, 0)
+
+
+def test_s3_runs(tmp_path, capsys):
+    from tools.bench import s3
+    require_tool("sipp")
+    s3.run(50, 2, 0, str(tmp_path), limit=30)
+    out = capsys.readouterr().out
+    assert "s3 N=50 children=2: all registered" in out, out
