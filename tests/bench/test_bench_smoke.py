@@ -59,3 +59,15 @@ def test_s3_runs(tmp_path, capsys):
     s3.run(50, 2, 0, str(tmp_path), limit=30)
     out = capsys.readouterr().out
     assert "s3 N=50 children=2: all registered" in out, out
+
+
+def test_s4_runs(tmp_path):
+    from tools.bench import s4
+    require_tool("sipp")
+    url, inf = s4.make_users(str(tmp_path), 20)
+    k = Kampy(tmp_path, s4.CFG.replace("DBURL", url), children=2, defines={"WITH_AUTH": None}).start()
+    try:
+        succ, fail, retr, took = s4.run_registers(k.port, 10, 1, str(tmp_path), inf, auth=True)
+    finally:
+        k.stop()
+    assert (succ, fail) == (10, 0)

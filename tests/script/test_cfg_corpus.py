@@ -1,21 +1,13 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""The config corpus: real-world kamailio.cfg files that kampy must accept,
-broken ones whose errors kampy must report exactly, and ones that wait for
-modules kampy does not have yet.
+"""The config corpus: real-world kamailio.cfg files that kampy must accept
+(every config example of the uac manual among them), and broken ones whose
+errors kampy must report exactly.
 
 - `cfg/*.cfg` are complete configs that `kampy -c` accepts (shared snippets
   live in `cfg/inc/*.inc` and are only checked through the configs that
   include them).
 - `cfg_broken/NAME.cfg` fails `kampy -c` with exactly the error lines of
   `cfg_broken/NAME.expect` (paths as printed when run beside the file).
-- `cfg_pending/*.cfg` need modules kampy does not have yet; the first line
-  names them (`# pending: uac tm rr`).  A pending config is otherwise valid:
-  it fails only with "module 'X' not found" for exactly those modules and
-  with the errors that follow from them (their functions, parameters and
-  pseudo-variables unknown), and with stand-in modules for the pending
-  ones it compiles clean.  When the modules of a pending config land in
-  kampy, move the config to `cfg/` (dropping its `# pending:` line); when
-  some of them land, remove them from its `# pending:` line.
 """
 
 import glob
@@ -33,7 +25,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 CFG_DIR = os.path.join(HERE, "cfg")
 BROKEN_DIR = os.path.join(HERE, "cfg_broken")
-PENDING_DIR = os.path.join(HERE, "cfg_pending")
 CLI_TIMEOUT = 120
 
 
@@ -43,7 +34,6 @@ def _names(folder):
 
 VALID = _names(CFG_DIR)
 BROKEN = _names(BROKEN_DIR)
-PENDING = _names(PENDING_DIR)
 
 
 def run_cli(args, cwd=REPO):
@@ -64,7 +54,7 @@ def error_lines(stderr):
 def test_corpus_sizes():
     assert len(VALID) >= 36
     assert len(BROKEN) >= 15
-    assert len(VALID) + len(PENDING) >= 44   # a pending config moves to cfg/ when its modules land
+    assert len([n for n in VALID if n.startswith("uac_")]) >= 18   # the seed manual's examples
 
 
 # --- cfg/: valid configs -------------------------------------------------------------------
@@ -175,179 +165,13 @@ def test_every_expect_has_its_config():
         assert os.path.isfile(p[:-len(".expect")] + ".cfg"), p
 
 
-# --- cfg_pending/: valid once their modules land -----------------------------------------------
-#
-# A config stays here while kampy lacks a module it loads.  When a module
-# lands, drop it from the `# pending:` lines; when a config's line would be
-# empty, move the config to cfg/ (without that line), where it must check
-# clean like every other real-world config.
-
-# What the modules named on `# pending:` lines export, as their Kamailio
-# manuals document it: name -> (parameter kinds per arity, allowed routes),
-# pseudo-variables (name -> writable) and modparams (name -> type).  It tells
-# which errors of a pending config follow from a missing module, and builds
-# stand-in modules to check the rest of the config.  A module used by a
-# pending config must be listed here.
-ANY = "ANY_ROUTE"
-RQ = "REQUEST_ROUTE|FAILURE_ROUTE|BRANCH_ROUTE"
-PENDING_MODULES = {
-    "uac": {
-        "functions": {
-            "uac_replace_from": ([("Fmt",), ("Fmt", "Fmt")], "REQUEST_ROUTE|BRANCH_ROUTE"),
-            "uac_replace_to": ([("Fmt",), ("Fmt", "Fmt")], "REQUEST_ROUTE|BRANCH_ROUTE"),
-            "uac_restore_from": ([()], "REQUEST_ROUTE"),
-            "uac_restore_to": ([()], "REQUEST_ROUTE"),
-            "uac_auth": ([()], "FAILURE_ROUTE"),
-            "uac_req_send": ([()], RQ + "|ONREPLY_ROUTE|LOCAL_ROUTE"),
-            "uac_reg_lookup": ([("Fmt", "PVW")], ANY),
-            "uac_reg_status": ([("Fmt",)], ANY),
-            "uac_reg_request_to": ([("Fmt", "IntV")], RQ),
-            "uac_reg_enable": ([("Fmt", "Fmt")], ANY),
-            "uac_reg_disable": ([("Fmt", "Fmt")], ANY),
-            "uac_reg_refresh": ([("Fmt",)], ANY),
-        },
-        "pvs": {"uac_req": True},
-        "params": {
-            "rr_from_store_param": str, "rr_to_store_param": str, "restore_mode": str,
-            "restore_dlg": int, "restore_passwd": str, "restore_from_avp": str,
-            "restore_to_avp": str, "credential": [str], "auth_realm_avp": str,
-            "auth_username_avp": str, "auth_password_avp": str, "reg_db_url": str,
-            "reg_timer_interval": int, "reg_retry_interval": int, "reg_random_delay": int,
-            "reg_db_table": str, "reg_contact_addr": str, "reg_keep_callid": int,
-            "reg_active": int, "reg_gc_interval": int,
-        },
-    },
-    "registrar": {
-        "functions": {
-            "save": ([("Str",), ("Str", "Fmt")], "REQUEST_ROUTE|FAILURE_ROUTE|ONREPLY_ROUTE"),
-            "lookup": ([("Str",), ("Str", "Fmt")], "REQUEST_ROUTE|FAILURE_ROUTE"),
-            "registered": ([("Str",)], ANY),
-        },
-        "pvs": {"ulc": False},
-        "params": {"method_filtering": int, "max_expires": int, "gruu_enabled": int},
-    },
-    "usrloc": {"functions": {}, "pvs": {}, "params": {"db_mode": int, "db_url": str}},
-    "db_mysql": {"functions": {}, "pvs": {}, "params": {"ping_interval": int}},
-    "db_sqlite": {"functions": {}, "pvs": {}, "params": {"db_set_readonly": str}},
-}
-
-_STUB_HEAD = '''# SPDX-License-Identifier: GPL-2.0-or-later
-"""Stand-in for a module kampy does not have yet (test_cfg_corpus)."""
-from kampy.module import *
-from kampy.script.pv import PV
-
-
-class _PV(PV):
-    __slots__ = ()
-
-    def get(self, ctx):
-        return None
-
-
-class _WPV(_PV):
-    __slots__ = ()
-    writable = True
-
-    def set(self, ctx, value):
-        pass
-
-
-def _pv(cls):
-    return lambda spec, resolve: cls(spec)
-'''
-
-
-def _stub_source(name, spec):
-    lines = [_STUB_HEAD]
-    funcs = []
-    for k, (fname, (sigs, routes)) in enumerate(sorted(spec["functions"].items())):
-        for j, kinds in enumerate(sigs):
-            py = "_f%d_%d" % (k, j)
-            params = "".join(", a%d: %s" % (i, kind) for i, kind in enumerate(kinds))
-            lines.append("def %s(ctx%s):\n    return 1\n" % (py, params))
-            funcs.append("Func(%r, %s, %s)" % (fname, py, routes))
-    params = []
-    for pname, ptype in sorted(spec["params"].items()):
-        multi = isinstance(ptype, list)
-        t = ptype[0] if multi else ptype
-        params.append("Param(%r, %s, multi=%r)" % (pname, t.__name__, multi))
-    pvs = ["PvDef(%r, _pv(%s))" % (n, "_WPV" if w else "_PV")
-           for n, w in sorted(spec["pvs"].items())]
-    lines.append("exports = Module(name=%r, params=ParamValues([%s]), functions=[%s], pvs=[%s])\n"
-                 % (name, ", ".join(params), ", ".join(funcs), ", ".join(pvs)))
-    return "\n".join(lines)
-
-
-@pytest.fixture(scope="module")
-def stub_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("pending_stubs")
-    for name, spec in PENDING_MODULES.items():
-        (d / (name + ".py")).write_text(_stub_source(name, spec))
-    return str(d)
-
-
-def pending_modules(path):
-    with open(path) as f:
-        first = f.readline()
-    m = re.match(r"# pending:((?:\s+[A-Za-z0-9_]+)+)\s*$", first)
-    assert m, "%s must start with '# pending: MODULE ...'" % path
-    return m.group(1).split()
-
-
-def _owner(kind, name, modules):
-    """The pending module among `modules` that exports `name`, or None."""
-    for mod in modules:
-        if name in PENDING_MODULES[mod][kind]:
-            return mod
-    return None
-
-
-@pytest.mark.parametrize("name", PENDING)
-def test_pending_config_fails_only_for_missing_modules(name):
-    path = os.path.join(PENDING_DIR, name)
-    pending = pending_modules(path)
-    for mod in pending:
-        assert mod in PENDING_MODULES, "describe module %r in PENDING_MODULES" % mod
-    with pytest.raises(ConfigErrors) as ei:
-        compile_config(path)
-    not_found = []
-    for e in ei.value.errors:
-        msg = e.message
-        m = re.match(r"module '([^']+)' not found", msg)
-        if m:
-            not_found.append(m.group(1))
-            continue
-        m = (re.match(r"modparam for module '([^']+)', which is not loaded$", msg))
-        if m:
-            assert m.group(1) in pending, str(e)
-            continue
-        m = re.match(r"unknown function '(\w+)' \(is its module loaded\?\)$", msg)
-        if m:
-            assert _owner("functions", m.group(1), pending), str(e)
-            continue
-        m = re.match(r"unknown pseudo-variable \$(\w+)$", msg)
-        if m:
-            assert _owner("pvs", m.group(1), pending), str(e)
-            continue
-        pytest.fail("error not caused by a pending module: %s" % e)
-    assert sorted(not_found) == sorted(pending)
-
-
-@pytest.mark.parametrize("name", PENDING)
-def test_pending_config_compiles_with_stand_in_modules(name, stub_dir):
-    """With stand-ins for its pending modules the config has no error: the
-    arguments of their functions, the route names they take, the route
-    types they are used in and their modparams all check."""
-    compile_config(os.path.join(PENDING_DIR, name), mpath=[stub_dir])
-
-
-def test_undefined_failure_route(stub_dir):
-    """No module kampy has takes a failure_route name yet; tm's stand-in does."""
+def test_undefined_failure_route():
+    """t_on_failure() names a failure_route that must exist."""
     text = ('loadmodule "sl.so"\nloadmodule "tm.so"\n'
             'request_route {\n\tt_on_failure("MISSING");\n\tt_relay();\n}\n'
             'failure_route[PRESENT] {\n\texit;\n}\n')
     with pytest.raises(ConfigErrors) as ei:
-        compile_text(text, "t.cfg", mpath=[stub_dir])
+        compile_text(text, "t.cfg")
     assert [str(e) for e in ei.value.errors] == [
         "t.cfg:4:15: failure_route[MISSING] is not defined"]
-    compile_text(text.replace("MISSING", "PRESENT"), "t.cfg", mpath=[stub_dir])
+    compile_text(text.replace("MISSING", "PRESENT"), "t.cfg")

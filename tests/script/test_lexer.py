@@ -45,7 +45,19 @@ def test_identifiers_and_keywords_are_ids():
 def test_numbers():
     assert kv("0 42 0x1F 0XfF") == [("INT", 0), ("INT", 42), ("INT", 31), ("INT", 255)]
     assert kv("-1") == [("OP", "-"), ("INT", 1)]
-    assert kv("010") == [("INT", 10)]
+
+
+def test_numbers_octal_and_binary_as_kamailio():
+    """cfg.lex: OCTNUMBER 0[0-7]+ (a leading 0 is octal), BINNUMBER [0-1]+b."""
+    assert kv("010 0755 00 007") == [("INT", 8), ("INT", 493), ("INT", 0), ("INT", 7)]
+    assert kv("101b 0b 1b 010b") == [("INT", 5), ("INT", 0), ("INT", 1), ("INT", 2)]
+
+
+def test_numbers_glued_to_letters_are_words():
+    """Kamailio's NUM_ID: "08", "12ab", "3com" are not numbers (a host label
+    may start with a digit)."""
+    assert kv("08 0789 12ab 3com 2b") == [("ID", "08"), ("ID", "0789"), ("ID", "12ab"),
+                                          ("ID", "3com"), ("ID", "2b")]
 
 
 def test_number_too_large():

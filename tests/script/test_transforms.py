@@ -63,6 +63,7 @@ VALID_ARGS = {
     "s.rbefore": ("a",), "s.rafter": ("a",), "s.ftime": ("%Y",),
     "uri.param": ("transport",), "param.value": ("a",), "param.in": ("a",),
     "param.valueat": ("0",), "param.name": ("0",), "line.at": ("0",), "line.sw": ("a",),
+    "re.subst": ("/a/b/",),
 }
 
 
