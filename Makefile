@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # make run  - run kampy on its embedded defaults (SQLite, loopback)
-# make test - install what the tests need (venv, sipp, PostgreSQL), run them
+# make test - install what the tests need (venv, sipp, PostgreSQL, Kamailio), run them
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -14,8 +14,11 @@ $(STAMP): setup.py pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	touch $(STAMP)
 
+DB     := sqlite://$(CURDIR)/kampy.db
+
 run: $(STAMP)
-	$(BIN)/kampy -f etc/kampy.cfg -D -E
+	$(BIN)/kampyctl db create $(DB) >/dev/null
+	$(BIN)/kampy -f etc/kampy.cfg -D -E -A 'DBURL="$(DB)"'
 
 check: $(STAMP)
 	$(BIN)/kampy -c -f etc/kampy.cfg
