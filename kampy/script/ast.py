@@ -204,6 +204,7 @@ class CoreParam:
 class LoadModule:
     name: str            # as written: "sl.so", "sl", "/path/mod.py"
     pos: Pos
+    order: int = 0       # place in the config (token index): modparam must come after
 
 
 @dataclass(slots=True)
@@ -212,6 +213,8 @@ class ModParam:
     param: str
     value: Union[int, str]
     pos: Pos
+    order: int = 0
+    text: str = ""       # a number as written ("0660"), for string parameters
 
 
 @dataclass(slots=True)

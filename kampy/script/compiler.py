@@ -28,8 +28,9 @@ from ..module import (
 from . import ast as A
 from . import runtime_ops as ops
 from .context import ScriptExit
+from .inline import InlineCode
 from .pv import Registry, to_int, to_str
-from .pv_core import VarPV
+from .pv_core import _MISS, AvpPV, VarPV
 from .regex import compile_posix
 
 ROUTE_KIND_TYPE = {
@@ -82,7 +83,7 @@ class _Func:
         self.by_arity = {}     # arity -> Func
 
 
-class Compiler:
+class Compiler(InlineCode):
     def __init__(self, config: A.Config, filename: str, mpath_extra=()):
         self.cfg = config
         self.filename = filename
@@ -90,7 +91,7 @@ class Compiler:
         self.ns = {
             "_Exit": ScriptExit, "_exit": _exit, "_fail": _fail, "_ops": ops,
             "_truth": ops.truth, "_eq": ops.eq, "_ne": ops.ne, "_to_int": to_int,
-            "_to_str": to_str, "_fv": ops.fmt_value,
+            "_to_str": to_str, "_fv": ops.fmt_value, "_MISS": _MISS,
         }
         self.counter = 0
         self.lines = []
@@ -106,6 +107,8 @@ class Compiler:
         self.in_route = False     # route bodies may read $var straight from _v
         self.helpers = []
         self.unsupported = {}     # function name -> module that names it
+        self.ntmp = 0             # temporaries (_t1, _t2...) of the inline code
+        self.msg_sure = False     # the route being compiled always has a message (ctx.msg)
 
     # --- helpers -------------------------------------------------------------------
     def err(self, pos, msg):
@@ -116,6 +119,11 @@ class Compiler:
         name = "%s%d" % (prefix, self.counter)
         self.ns[name] = obj
         return name
+
+    def tmp(self) -> str:
+        """A fresh local name for a value used twice in one expression."""
+        self.ntmp += 1
+        return "_t%d" % self.ntmp
 
     def emit(self, indent, text, pos=None):
         if pos is not None:
@@ -173,6 +181,7 @@ class Compiler:
         base_dir = os.path.dirname(os.path.abspath(self.filename))
         mpath = [p if os.path.isabs(p) else os.path.join(base_dir, p) for p in mpath]
         loaded_at = {}
+        loaded_order = {}
         failed = set()
         for lm in self.cfg.loadmodules:
             try:
@@ -189,6 +198,7 @@ class Compiler:
                 continue   # Kamailio refuses a second load; loading twice is harmless here
             s.modules[mod.name] = mod
             loaded_at[mod.name] = lm.pos
+            loaded_order[mod.name] = lm.order
             if mod.params is not None:
                 mod.params.reset()
             for f in mod.functions:
@@ -209,6 +219,14 @@ class Compiler:
             if not targets:
                 if not (set(re.split(r"[|]", mp.module)) & failed):
                     self.err(mp.pos, "modparam for module '%s', which is not loaded" % mp.module)
+                continue
+            # Kamailio applies a modparam where it stands: its module must be loaded above it
+            late = [m for m in targets if mp.order and loaded_order.get(m.name, 0) > mp.order]
+            if late:
+                lm = loaded_at[late[0].name]
+                self.err(mp.pos, "modparam for module '%s' before its loadmodule (%s:%d): "
+                         "Kamailio cannot set a parameter of a module not loaded yet"
+                         % (late[0].name, lm.file, lm.line))
                 continue
             for mod in targets:
                 self.apply_modparam(mod, mp)
@@ -232,8 +250,15 @@ class Compiler:
         if mod.params is None:
             self.err(mp.pos, "module '%s' has no parameter '%s'" % (mod.name, mp.param))
             return
+        value = mp.value
+        if mp.text and isinstance(value, int):
+            # a number for a string parameter is the digits as written (ctl's
+            # mode 0660 is octal text); an integer parameter takes the value
+            d = getattr(mod.params, "_defs", {}).get(mp.param)
+            if d is not None and d.type is str:
+                value = mp.text
         try:
-            mod.params.set(mp.param, mp.value)
+            mod.params.set(mp.param, value)
         except KeyError:
             self.err(mp.pos, "module '%s' has no parameter '%s'" % (mod.name, mp.param))
         except ValueError as e:
@@ -262,8 +287,11 @@ class Compiler:
             self.emit(0, "def %s(ctx):" % fnames[self.cur_key], r.pos)
             self.emit(1, "_v = ctx.rt.vars")
             self.in_route = True
+            # these run for a message; route[] and event_route may run without one
+            self.msg_sure = r.kind in ("request", "reply", "onreply", "failure", "branch", "onsend")
             self.block(r.body, 1, loop=False)
             self.in_route = False
+            self.msg_sure = False
             self.emit(1, "return 1")
             self.lines.append("")
         self.check_route_types()
@@ -359,7 +387,8 @@ class Compiler:
         elif isinstance(st, A.Assign):
             self.assign(st, ind)
         elif isinstance(st, A.If):
-            self.emit(ind, "if %s:" % self.cond(st.cond), pos)
+            test = self.call_cond(st.cond, ind, pos)
+            self.emit(ind, "if %s:" % (test or self.cond(st.cond)), None if test else pos)
             self.block(st.then, ind + 1, loop)
             if st.orelse:
                 if len(st.orelse) == 1 and isinstance(st.orelse[0], A.If):
@@ -437,8 +466,28 @@ class Compiler:
             self.err(st.value.pos, "only $null can be assigned to %s" % (st.target.text or st.target.name))
             return
         src, k = self.expr(v)
-        if type(pv) is VarPV and k in ("int", "str", "bool", "rc"):
+        never_none = k in ("int", "str", "bool", "rc", "val")
+        if type(pv) is VarPV:
+            if not never_none:     # $var holds 0 for $null
+                t = self.tmp()
+                src = "(0 if (%s := %s) is None else %s)" % (t, src, t)
             self.emit(ind, "_v[%r] = %s" % (pv.name, src), st.pos)
+            return
+        if type(pv) is AvpPV and pv.name_pv is None and pv.idx is None and pv.idx_pv is None:
+            # ctx.avps.add(key, value) written out; $null deletes the newest value
+            key = pv.key
+            self.emit(ind, "_t = %s" % src, st.pos)
+            add = ind
+            if not never_none:
+                self.emit(ind, "if _t is None:")
+                self.emit(ind + 1, "ctx.avps.delete(%r, 0)" % key)
+                self.emit(ind, "else:")
+                add = ind + 1
+            self.emit(add, "_l = ctx.avps.d.get(%r)" % key)
+            self.emit(add, "if _l is None:")
+            self.emit(add + 1, "ctx.avps.d[%r] = [_t]" % key)
+            self.emit(add, "else:")
+            self.emit(add + 1, "_l.insert(0, _t)")
             return
         self.emit(ind, "%s(ctx, %s)" % (name, src), st.pos)
 
@@ -466,6 +515,27 @@ class Compiler:
             return
         src, kind = self.call(e)
         self.emit(ind, src, e.pos)
+
+    def call_cond(self, cond, ind, pos):
+        """`if (f(...))` and `if (!f(...))` with a module or core function:
+        the call is written before the `if` (no wrapper function per run).
+        Returns the test, or None for any other condition."""
+        neg = isinstance(cond, A.UnOp) and cond.op == "!"
+        e = cond.operand if neg else cond
+        if not isinstance(e, A.Call) or e.name in ("route", "strlen", "strempty"):
+            return None
+        parts = self.module_call_parts(e)
+        if parts is None:
+            return "False"
+        fn, args, pos_s = parts
+        self.emit(ind, "try:", pos)
+        self.emit(ind + 1, "_rc = %s(ctx%s)" % (fn, "".join(", " + a for a in args)))
+        self.emit(ind, "except Exception as e:")
+        self.emit(ind + 1, "_rc = _fail(ctx, e, %r)" % pos_s)
+        self.emit(ind, "ctx.rc = _rc")
+        self.emit(ind, "if _rc == 0:")
+        self.emit(ind + 1, "raise _Exit()")
+        return "_rc < 0" if neg else "_rc > 0"
 
     def call(self, e):
         """Code for a call used as a value; kind "rc" (a return code) or other."""
@@ -520,9 +590,13 @@ class Compiler:
             return None
         entry = self.funcs.get(name)
         if entry is None:
+            from .core_funcs import UNSUPPORTED
             if name in self.unsupported:
                 self.err(e.pos, "function '%s' of module %s is not supported by kampy"
                          % (name, self.unsupported[name]))
+                return None
+            if name in UNSUPPORTED:
+                self.err(e.pos, "function '%s' is not supported by kampy: %s" % (name, UNSUPPORTED[name]))
                 return None
             self.err(e.pos, "unknown function '%s' (is its module loaded?)" % name)
             return None
@@ -718,7 +792,17 @@ class Compiler:
                 pv = self.resolve_pv(p)
                 if pv is None:
                     return None
-                pieces.append("_fv(%s(ctx))" % self.bind(pv.get, "_get"))
+                saved, self.in_route = self.in_route, False
+                src, kind = self.pv_read(pv)
+                self.in_route = saved
+                if kind in ("str", "strn"):
+                    t = self.tmp()     # Kamailio prints $null as "<null>"
+                    pieces.append("(%s if (%s := %s) is not None else '<null>')" % (t, t, src))
+                elif kind == "val":
+                    t = self.tmp()
+                    pieces.append("(%s if (%s := %s).__class__ is str else _fv(%s))" % (t, t, src, t))
+                else:
+                    pieces.append("_fv(%s)" % src)
         name = self.bind(None, "_fmtfn")
         src = "def %s(ctx):\n    return %s\n" % (name, " + ".join(pieces) if len(pieces) > 1 else pieces[0])
         exec(compile(src, "<kampy-format %s>" % lit.pos, "exec"), self.ns)
@@ -754,9 +838,7 @@ class Compiler:
             pv = self.resolve_pv(e.spec)
             if pv is None:
                 return "None", "any"
-            if self.in_route and type(pv) is VarPV:
-                return "_v.get(%r, 0)" % pv.name, "any"
-            return "%s(ctx)" % self.bind(pv.get, "_get"), "any"
+            return self.pv_read(pv)
         if isinstance(e, A.Keyword):
             from .keywords import keyword_value
             try:
@@ -816,7 +898,7 @@ class Compiler:
                 except Exception as ex:
                     self.err(e.right.pos, "bad regular expression %r: %s" % (e.right.value, ex))
                     return "False", "bool"
-                code = "(%s.search(_to_str(%s)) is not None)" % (self.bind(rx, "_rx"), ls)
+                code = "(%s.search(%s) is not None)" % (self.bind(rx, "_rx"), self.as_str(ls, _lk))
             else:
                 rs, _rk = self.expr(e.right)
                 code = "_ops.match(%s, %s)" % (ls, rs)
@@ -829,9 +911,10 @@ class Compiler:
                 return "(%s %s %s)" % (ls, op, rs), "bool"
             if lk == "str" and rk == "str":
                 return "(%s %s %s)" % (ls, op, rs), "bool"
-            fn = {"==": "_eq", "!=": "_ne", "<": "_ops.lt", ">": "_ops.gt",
-                  "<=": "_ops.le", ">=": "_ops.ge"}[op]
-            return "%s(%s, %s)" % (fn, ls, rs), "bool"
+            code = self.fast_cmp(op, ls, lk, e.right)
+            if code is not None:
+                return code, "bool"
+            return "%s(%s, %s)" % (self._CMP_FN[op], ls, rs), "bool"
         if op in ("eq", "ne"):
             return "(%s_ops.streq(%s, %s))" % ("" if op == "eq" else "not ", ls, rs), "bool"
         if op in ("ieq", "ine"):
@@ -840,12 +923,20 @@ class Compiler:
             if ints:
                 return "(%s + %s)" % (ls, rs), "int"
             if lk == "str":
-                return "(%s + _to_str(%s))" % (ls, rs), "str"
-            return "_ops.add(%s, %s)" % (ls, rs), "any"
+                return "(%s + %s)" % (ls, self.as_str(rs, rk)), "str"
+            if lk == "strn" and rk in ("str", "strn"):
+                return "(%s + %s)" % (self.as_str(ls, lk), self.as_str(rs, rk)), "str"
+            code = self.fast_arith(op, ls, lk, e.right)
+            if code is not None:
+                return code, "val"
+            return "_ops.add(%s, %s)" % (ls, rs), "val"
         if op in ("-", "*", "/", "%"):
             fn = {"-": "sub", "*": "mul", "/": "div", "%": "mod"}[op]
             if ints and op in ("-", "*"):
                 return "(%s %s %s)" % (ls, op, rs), "int"
+            code = self.fast_arith(op, ls, lk, e.right) if op in ("-", "*") else None
+            if code is not None:
+                return code, "int"
             return "_ops.%s(%s, %s)" % (fn, ls, rs), "int"
         if op in ("|", "&", "^", "<<", ">>"):
             li = ls if lk in ("int", "rc") else "_to_int(%s)" % ls

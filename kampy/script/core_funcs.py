@@ -6,7 +6,7 @@ import hashlib
 import socket as _socket
 
 from ..module import (
-    ANY_ROUTE, BRANCH_ROUTE, FAILURE_ROUTE, REQUEST_ROUTE, ONREPLY_ROUTE,
+    ANY_ROUTE, BRANCH_ROUTE, FAILURE_ROUTE, REQUEST_ROUTE, ONREPLY_ROUTE, ONSEND_ROUTE,
     CORE_REPLY_ROUTE, Flag, Fmt, Func, Int, IntV,
 )
 from ..sip import build
@@ -15,6 +15,7 @@ from ..sip.headers import split_list
 from ..sip.uri import parse_uri
 from .context import Branch
 from .pv import b2s, s2b
+from .pv_net import onsend_info
 
 RQ = REQUEST_ROUTE | FAILURE_ROUTE | BRANCH_ROUTE
 
@@ -338,6 +339,24 @@ def stateless_branch(msg) -> bytes:
     return build.MAGIC + b"sl" + h.hexdigest()[:20].encode()
 
 
+def run_onsend(ctx, sock, ip, port, data: bytes) -> bool:
+    """Run onsend_route, if the config has one, for a request about to be
+    sent; False when the route dropped it.  $snd(...) reads the send."""
+    script = getattr(ctx.rt, "script", None)
+    route = getattr(script, "onsend_route", None)
+    if route is None or ctx.msg is None or not ctx.msg.is_request:
+        return True
+    saved = ctx.route_type, ctx.event, ctx.dropped
+    ctx.route_type = ONSEND_ROUTE
+    ctx.event = onsend_info(sock, ip, port, data)
+    ctx.dropped = False
+    try:
+        ctx.rt.run_route(route, ctx)
+        return not ctx.dropped
+    finally:
+        ctx.route_type, ctx.event, ctx.dropped = saved
+
+
 def forward_request(ctx, uri=None) -> int:
     rt = ctx.rt
     hop = next_hop(ctx, uri)
@@ -350,8 +369,64 @@ def forward_request(ctx, uri=None) -> int:
     host = ctx.data.get("adv_addr") or sock.host
     port = ctx.data.get("adv_port") or sock.public_port
     msg.push_via(build.via_value(host, port, stateless_branch(msg), "UDP", ctx.local_rport))
-    rt.send(sock, hop[0], hop[1], msg.serialize())
+    data = msg.serialize()
+    if run_onsend(ctx, sock, hop[0], hop[1], data):
+        rt.send(sock, hop[0], hop[1], data)
     return 1
+
+
+def _send_hop(ctx, dest):
+    """(ip, port) of send()'s destination: a SIP URI, or `[proto:]host[:port]`."""
+    d = dest.strip()
+    if d[:4].lower() in ("sip:", "sips") or d[:4].lower() == "tel:":
+        return next_hop(ctx, d)
+    from .pv_core import parse_socket
+    p = parse_socket(d)
+    if p is None:
+        return None
+    proto, host, port = p
+    if proto not in (None, "udp"):
+        ctx.rt.log(-1, "send: %s: kampy sends over UDP only" % dest)
+        return None
+    ip = resolve_host(host, port)
+    return None if ip is None else (ip, port or 5060)
+
+
+def send_as_is(ctx, dest=None) -> int:
+    """The message as received (no Via added, edits only once msg_apply_changes()
+    applied them), statelessly, to dest or to the next hop ($du, else the R-URI)."""
+    msg = ctx.msg
+    if dest is None:
+        if not msg.is_request:
+            ctx.rt.log(-1, "send(): a reply has no next hop; give a destination")
+            return -1
+        hop = next_hop(ctx)
+    else:
+        hop = _send_hop(ctx, dest)
+    if hop is None:
+        ctx.rt.log(-1, "send: cannot resolve the destination %s" % (dest or "of the request"))
+        return -1
+    rt = ctx.rt
+    sock = ctx.send_socket or ctx.rcv or rt.default_socket()
+    data = msg.raw[:len(msg)]
+    if run_onsend(ctx, sock, hop[0], hop[1], data):
+        rt.send(sock, hop[0], hop[1], data)
+    return 1
+
+
+def send0(ctx) -> int:
+    """send(): the message as is to $du or the R-URI (no Via added)"""
+    return send_as_is(ctx)
+
+
+def send1(ctx, dest: Fmt) -> int:
+    """send(dest): the message as is to a SIP URI or [udp:]host[:port]"""
+    return send_as_is(ctx, dest)
+
+
+def send2(ctx, host: Fmt, port: IntV) -> int:
+    """send(host, port): the message as is to host:port"""
+    return send_as_is(ctx, "%s:%d" % (host, port))
 
 
 def forward(ctx) -> int:
@@ -395,4 +470,18 @@ FUNCTIONS = [
     Func("forward", forward, REQUEST_ROUTE | FAILURE_ROUTE | BRANCH_ROUTE),
     Func("forward", forward1, REQUEST_ROUTE | FAILURE_ROUTE | BRANCH_ROUTE),
     Func("forward", forward2, REQUEST_ROUTE | FAILURE_ROUTE | BRANCH_ROUTE),
+    Func("forward_udp", forward, REQUEST_ROUTE | FAILURE_ROUTE | BRANCH_ROUTE),
+    Func("forward_udp", forward1, REQUEST_ROUTE | FAILURE_ROUTE | BRANCH_ROUTE),
+    Func("forward_udp", forward2, REQUEST_ROUTE | FAILURE_ROUTE | BRANCH_ROUTE),
+    Func("send", send0, ANY_ROUTE & ~ONSEND_ROUTE),
+    Func("send", send1, ANY_ROUTE & ~ONSEND_ROUTE),
+    Func("send", send2, ANY_ROUTE & ~ONSEND_ROUTE),
+    Func("send_udp", send0, ANY_ROUTE & ~ONSEND_ROUTE),    # corex's name for send() since 5.2
+    Func("send_udp", send1, ANY_ROUTE & ~ONSEND_ROUTE),
 ]
+
+# Kamailio core functions kampy refuses at startup, with the reason.
+UNSUPPORTED = {
+    name: "kampy sends over UDP only" for name in (
+        "send_tcp", "forward_tcp", "forward_tls", "forward_sctp")
+}

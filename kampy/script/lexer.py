@@ -47,10 +47,16 @@ _OPS2 = frozenset((":=", "==", "!=", "=~", "!~", "<=", ">=", "<<", ">>", "&&", "
 _OPS1 = frozenset("(){}[];,:=<>+-*/%|&^~!.")
 _ID_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _WORD_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_IPV4_RE = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?:/\d{1,3})?")
+_DIGITS_RE = re.compile(r"[0-9]+")
+# an address, optionally with a network mask as a length or as an address
+_IPV4_RE = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}"
+                      r"(?:/(?:\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}|\d{1,3}))?")
 _IPV6_RE = re.compile(r"\[[0-9A-Fa-f:.]*\](?:/\d{1,3})?")
-_HEX_RE = re.compile(r"0[xX][0-9A-Fa-f]+")
-_DEC_RE = re.compile(r"[0-9]+")
+# Kamailio's numbers (cfg.lex): 0x1F hex, 0755 octal, 101b binary, else decimal.
+# The alternatives are tried in this order; a number glued to letters or
+# digits it cannot hold ("08", "12ab") is a NUM_ID there, a word here.
+_NUM_RE = re.compile(r"(0[xX][0-9A-Fa-f]+)|([01]+b)|(0[0-7]+)|([0-9]+)")
+_NUM_BASES = (16, 2, 8, 10)
 _ENV_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*(?:=\s*([A-Za-z_][A-Za-z0-9_]*))?$")
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\"}
 _MAX_DEFINE_DEPTH = 32
@@ -470,14 +476,25 @@ class _Lexer:
                     e = m.end()
                     tok = Token("IP", text[i:e], pos, None, text[i:e], space)
                 else:
-                    m = _HEX_RE.match(text, i) or _DEC_RE.match(text, i)
+                    m = _NUM_RE.match(text, i)
                     e = m.end()
-                    if e - i > 40:
+                    w = _WORD_RE.match(text, e) or _DIGITS_RE.match(text, e)
+                    if w or (m.lastindex == 4 and c == "0" and e - i > 1):
+                        # NUM_ID ("08", "12ab", "3com"): a word, as in Kamailio's lexer
+                        e = w.end() if w else e
+                        tok = Token("ID", text[i:e], pos, None, text[i:e], space)
+                    elif e - i > 40:
                         self.err(pos, "number too large")
                         i = e
                         continue
-                    tok = Token("INT", int(m.group(0), 0 if m.re is _HEX_RE else 10), pos,
-                                None, text[i:e], space)
+                    else:
+                        base = _NUM_BASES[m.lastindex - 1]
+                        digits = m.group(0)
+                        if base == 2:
+                            digits = digits[:-1]
+                        elif base == 16:
+                            digits = digits[2:]
+                        tok = Token("INT", int(digits, base), pos, None, text[i:e], space)
             elif c == "$":
                 try:
                     spec, e = parse_pv(text, i, pos)

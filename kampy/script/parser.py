@@ -110,7 +110,7 @@ class _Parser:
                     if s.kind != "STR":
                         raise self.fail("%s needs a quoted module name" % t.value)
                     self.next()
-                    cfg.loadmodules.append(LoadModule(s.value, t.pos))
+                    cfg.loadmodules.append(LoadModule(s.value, t.pos, self.i))
                 elif t.kind == "ID" and t.value == "modparam":
                     cfg.modparams.append(self.modparam())
                 elif t.kind == "ID" and t.value in _ROUTE_KW:
@@ -175,18 +175,22 @@ class _Parser:
             parts.append(s.value)
             self.expect_op(",", " in modparam")
         t = self.peek()
+        text = ""
         if t.kind == "INT":
             value = self.next().value
+            text = t.text
         elif t.kind == "STR":
             value = self.next().value
         elif t.kind == "OP" and t.value == "-" and self.peek(1).kind == "INT":
             self.next()
-            value = -self.next().value
+            n = self.next()
+            value = -n.value
+            text = "-" + n.text
         else:
             raise self.fail("modparam value must be an integer or a string, found %s"
                             % _describe(t))
         self.expect_op(")", " to close modparam")
-        return ModParam(parts[0], parts[1], value, kw.pos)
+        return ModParam(parts[0], parts[1], value, kw.pos, self.i, text)
 
     def route(self):
         kw = self.next()
@@ -599,6 +603,8 @@ class _Parser:
             if w in _RESERVED:
                 raise self.fail("unexpected '%s' in an expression" % w)
             self.next()
+            if w[0].isdigit():
+                raise self.fail("bad number '%s' (a leading 0 means octal; letters are not digits)" % w, t)
             if w in _KEYWORDS:
                 return Keyword(w, t.pos)
             if w.upper() in _UPPER_KEYWORDS:

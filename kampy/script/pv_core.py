@@ -27,7 +27,6 @@ import logging
 import operator
 import os
 import re
-import time
 
 from ..sip import ParseError, header_key, parse_uri
 from ..sip.headers import parse_name_addr_list
@@ -35,7 +34,7 @@ from .ast import ConfigError, PVSpec
 from .pv import ConstPV, FuncPV, PV, b2s, s2b, to_int, to_str
 
 _L_ERR = -1  # Kamailio's L_ERR (kampy.runtime.L_ERR; not imported, to keep imports one-way)
-_MISS = object()
+_MISS = object()   # also the compiled code's "not in the message cache"
 
 
 def _log_err(ctx, text):
@@ -103,13 +102,19 @@ def _need_inner(spec) -> str:
 
 class MsgPV(PV):
     """Read-only, from the message.  The try block is free in CPython 3.11
-    unless it fires, and it turns any parser complaint into $null."""
+    unless it fires, and it turns any parser complaint into $null.
 
-    __slots__ = ("fn",)
+    `fast`, when given, is a getter that keeps the value in the message
+    (see _memo): compiled code calls it instead of get."""
 
-    def __init__(self, spec, fn):
+    __slots__ = ("fn", "fast", "kind", "memo")
+
+    def __init__(self, spec, fn, fast=None, kind="any", memo=None):
         super().__init__(spec)
         self.fn = fn
+        self.fast = fast
+        self.kind = kind
+        self.memo = memo    # ("msg" or "ruri", key in the message's cache): compiled code reads it inline
 
     def get(self, ctx):
         msg = ctx.msg
@@ -120,11 +125,62 @@ class MsgPV(PV):
         except ParseError:
             return None
 
+    def getter(self):
+        return self.fast or self.get
 
-def _msg_factory(fn):
+
+# Per-message memo: values read from the message as received are kept in the
+# message's own cache (Message._cache) under "$name" keys, so a route that
+# reads $rU five times parses and decodes it once.  Values of the R-URI are
+# kept with the R-URI bytes they came from: a rewrite makes them stale.
+
+def _memo(key, fn):
+    def get(ctx):
+        msg = ctx.msg
+        if msg is None:
+            return None
+        c = msg._cache
+        v = c.get(key, _MISS)
+        if v is _MISS:
+            try:
+                v = fn(msg)
+            except ParseError:
+                v = None
+            c[key] = v
+        return v
+    return get
+
+
+def _memo_ruri(key, fn):
+    def get(ctx):
+        msg = ctx.msg
+        if msg is None:
+            return None
+        c = msg._cache
+        ruri = msg.ruri
+        e = c.get(key)
+        if e is not None and e[0] is ruri:
+            return e[1]
+        try:
+            v = fn(msg)
+        except ParseError:
+            v = None
+        c[key] = (ruri, v)
+        return v
+    return get
+
+
+def _msg_factory(fn, memo=None, kind="any"):
+    """memo: None, "msg" (a value of the received message) or "ruri" (of the
+    current R-URI)."""
     def factory(spec, resolve):
         _no_inner(spec)
-        return MsgPV(spec, fn)
+        fast = None
+        if memo == "msg":
+            fast = _memo("$" + spec.name, fn)
+        elif memo == "ruri":
+            fast = _memo_ruri("$" + spec.name, fn)
+        return MsgPV(spec, fn, fast, kind, (memo, "$" + spec.name) if memo else None)
     return factory
 
 
@@ -208,8 +264,8 @@ class RuriPV(MsgPV):
     __slots__ = ("part",)
     writable = True
 
-    def __init__(self, spec, fn, part):
-        super().__init__(spec, fn)
+    def __init__(self, spec, fn, part, kind="any"):
+        super().__init__(spec, fn, _memo_ruri("$" + spec.name, fn), kind, ("ruri", "$" + spec.name))
         self.part = part
 
     def set(self, ctx, value):
@@ -245,10 +301,10 @@ class RuriPV(MsgPV):
         msg.set_ruri(bytes(new))
 
 
-def _ruri_factory(fn, part):
+def _ruri_factory(fn, part, kind="any"):
     def factory(spec, resolve):
         _no_inner(spec)
-        return RuriPV(spec, fn, part)
+        return RuriPV(spec, fn, part, kind)
     return factory
 
 
@@ -591,6 +647,16 @@ class AvpPV(PV):
         key = self._key(ctx)
         return [] if key is None else ctx.avps.all(key)
 
+    def getter(self):
+        if self.name_pv is not None or self.idx_pv is not None or self.idx not in (None, 0):
+            return self.get
+        key = self.key
+
+        def get(ctx):
+            lst = ctx.avps.d.get(key)
+            return lst[0] if lst else None
+        return get
+
     def set(self, ctx, value):
         key = self._key(ctx)
         if key is None:
@@ -629,6 +695,7 @@ class VarPV(PV):
 
     __slots__ = ("name",)
     writable = True
+    kind = "val"
 
     def __init__(self, spec, name):
         super().__init__(spec)
@@ -810,47 +877,7 @@ def _xavp_factory(spec, resolve):
     return XavpPV(spec, root, ri, ri_pv, field, fi, fi_pv)
 
 
-# --- time, defines, environment ------------------------------------------------------------
-
-_now_cache = [None, 0]   # the Context the cached clock reading belongs to, the reading
-
-
-def _msg_time(ctx) -> int:
-    """Kamailio reads the clock once per message for $Ts, $Tf and $time, so
-    every use while one message is handled agrees."""
-    c = _now_cache
-    if c[0] is not ctx:
-        c[1] = int(time.time())
-        c[0] = ctx
-    return c[1]
-
-
-def _Tf(ctx):
-    return time.ctime(_msg_time(ctx))
-
-
-TIME_FIELDS = {
-    "sec": lambda tm: tm.tm_sec,
-    "min": lambda tm: tm.tm_min,
-    "hour": lambda tm: tm.tm_hour,
-    "mday": lambda tm: tm.tm_mday,
-    "mon": lambda tm: tm.tm_mon,
-    "year": lambda tm: tm.tm_year,
-    "wday": lambda tm: (tm.tm_wday + 1) % 7 + 1,   # Python: Monday=0; Kamailio: Sunday=1
-    "yday": lambda tm: tm.tm_yday,
-    "isdst": lambda tm: tm.tm_isdst,
-}
-
-
-def _time_factory(spec, resolve):
-    name = _need_inner(spec)
-    _no_index(spec)
-    field = TIME_FIELDS.get(name) if isinstance(name, str) else None
-    if field is None:
-        raise ConfigError(spec.pos, "unknown $time field %r (one of %s)"
-                          % (name, ", ".join(TIME_FIELDS)))
-    return FuncPV(spec, lambda ctx: field(time.localtime(_msg_time(ctx))))
-
+# --- defines, environment, version -----------------------------------------------------------
 
 _INT_RE = re.compile(r"[+-]?\d+\Z")
 
@@ -884,6 +911,32 @@ def _env_factory(spec, resolve):
     return FuncPV(spec, lambda ctx: os.environ.get(name))
 
 
+def _version_texts():
+    import platform
+    import sys
+    from .. import __version__
+    return {
+        "num": __version__,
+        "full": "kampy %s (%s/%s)" % (__version__, platform.machine() or "unknown", sys.platform),
+        "hash": "kampy-" + __version__,   # no build id: the version names the build
+    }
+
+
+def _version_factory(spec, resolve):
+    """$version(num|full|hash), as Kamailio's pv module gives its own."""
+    name = _need_inner(spec)
+    _no_index(spec)
+    texts = _version_texts()
+    if name not in texts:
+        raise ConfigError(spec.pos, "unknown $version field %r (one of num, full, hash)" % name)
+    return ConstPV(spec, texts[name])
+
+
+def _sel_factory(spec, resolve):
+    raise ConfigError(spec.pos, "$sel(...) is not supported by kampy: Kamailio's selects "
+                      "(@from.uri and the like) are not implemented; use the pseudo-variables")
+
+
 def _null_factory(spec, resolve):
     _no_inner(spec)
     return ConstPV(spec, None)
@@ -899,17 +952,21 @@ def _plain(cls):
 # --- the table ---------------------------------------------------------------------------------
 
 def _table():
+    # the PV families kept in their own files use the helpers above
+    from .pv_hdr import HDR_PVS
+    from .pv_net import NET_PVS
+    from .pv_time import TIME_PVS
     fu, fU, fd, fn, ft = _name_addr_fns("from_")
     tu, tU, td, tn, tt = _name_addr_fns("to")
     m = _msg_factory
     c = _ctx_factory
     t = {
-        "ru": _ruri_factory(_ru, "uri"),
-        "rU": _ruri_factory(_compose(_ruri, _u_user), "user"),
-        "rd": _ruri_factory(_compose(_ruri, _u_host), "host"),
+        "ru": _ruri_factory(_ru, "uri", "strn"),
+        "rU": _ruri_factory(_compose(_ruri, _u_user), "user", "strn"),
+        "rd": _ruri_factory(_compose(_ruri, _u_host), "host", "strn"),
         "rp": _ruri_factory(_compose(_ruri, _u_port), "port"),
-        "rP": m(_compose(_ruri, _u_proto)),
-        "rz": m(_compose(_ruri, _u_scheme)),
+        "rP": m(_compose(_ruri, _u_proto), "ruri", "strn"),
+        "rz": m(_compose(_ruri, _u_scheme), "ruri", "strn"),
         "ou": m(_compose(_ouri, _u_whole)),
         "oU": m(_compose(_ouri, _u_user)),
         "od": m(_compose(_ouri, _u_host)),
@@ -917,20 +974,22 @@ def _table():
         "oP": m(_compose(_ouri, _u_proto)),
         "du": _plain(DuPV),
         "fs": _plain(FsPV),
-        "fu": m(fu), "fU": m(fU), "fd": m(fd), "fn": m(fn), "ft": m(ft),
-        "tu": m(tu), "tU": m(tU), "td": m(td), "tn": m(tn), "tt": m(tt),
-        "ci": m(_call_id),
-        "cs": m(_cseq),
-        "rm": m(_method),
+        "fu": m(fu, "msg", "strn"), "fU": m(fU, "msg", "strn"), "fd": m(fd, "msg", "strn"),
+        "fn": m(fn, "msg", "strn"), "ft": m(ft, "msg", "strn"),
+        "tu": m(tu, "msg", "strn"), "tU": m(tU, "msg", "strn"), "td": m(td, "msg", "strn"),
+        "tn": m(tn, "msg", "strn"), "tt": m(tt, "msg", "strn"),
+        "ci": m(_call_id, "msg", "strn"),
+        "cs": m(_cseq, "msg"),
+        "rm": m(_method, "msg", "strn"),
         "rs": m(_status),
         "rr": m(_reason),
         "rb": m(lambda msg: b2s(msg.body)),
         "rv": m(lambda msg: b2s(msg.version)),
         "mb": m(lambda msg: b2s(msg.raw[:len(msg)])),
         "ml": m(len),
-        "ua": m(_header_fn("user-agent")),
-        "ct": m(_header_fn("contact")),
-        "cT": m(_header_fn("content-type")),
+        "ua": m(_header_fn("user-agent"), "msg", "strn"),
+        "ct": m(_header_fn("contact"), "msg", "strn"),
+        "cT": m(_header_fn("content-type"), "msg", "strn"),
         "cl": m(operator.attrgetter("content_length")),
         "bs": m(lambda msg: len(msg.body)),
         "mi": c(operator.attrgetter("msg_id")),
@@ -955,15 +1014,16 @@ def _table():
         "null": _null_factory,
         "rc": c(operator.attrgetter("rc")),
         "retcode": c(operator.attrgetter("rc")),
-        "Ts": c(_msg_time),
-        "TS": c(lambda ctx: ctx.rt.start_time),
-        "Tf": c(_Tf),
         "RANDOM": c(lambda ctx: ctx.rt.random.getrandbits(31)),
         "pp": c(lambda ctx: os.getpid()),
-        "time": _time_factory,
         "def": _def_factory,
         "env": _env_factory,
+        "version": _version_factory,
+        "sel": _sel_factory,
     }
+    t.update(TIME_PVS)
+    t.update(NET_PVS)
+    t.update(HDR_PVS)
     return t
 
 

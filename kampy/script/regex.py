@@ -88,3 +88,170 @@ def compile_posix(pattern: str, icase: bool = True, flags: int = 0):
         if len(_CACHE) < 2048:
             _CACHE[key] = rx
     return rx
+
+
+# --- sed-like substitutions: /re/repl/flags ---------------------------------------------
+
+def newline_safe(src: str) -> str:
+    """Make every negated bracket of a translated pattern exclude "\\n", which
+    is what regcomp's REG_NEWLINE does and Python's re has no flag for."""
+    out = []
+    i = 0
+    n = len(src)
+    while i < n:
+        c = src[i]
+        if c == "\\" and i + 1 < n:
+            out.append(src[i:i + 2])
+            i += 2
+        elif c == "[":
+            j = i + 1
+            if j < n and src[j] == "^":
+                out.append("[^\\n")
+                j += 1
+            else:
+                out.append("[")
+            while j < n and src[j] != "]":
+                if src[j] == "\\" and j + 1 < n:
+                    out.append(src[j:j + 2])
+                    j += 2
+                else:
+                    out.append(src[j])
+                    j += 1
+            out.append("]")
+            i = j + 1
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+class Subst:
+    """One `/re/repl/flags` over text: the regex (POSIX ERE, REG_NEWLINE
+    unless flag s, REG_ICASE with flag i), the replacement as pieces (text,
+    a group number, or a PV spec), and whether flag g replaces every match."""
+
+    __slots__ = ("rx", "pieces", "glob")
+
+    def __init__(self, rx, pieces, glob):
+        self.rx = rx
+        self.pieces = pieces
+        self.glob = glob
+
+    def apply(self, text: str, pv_value=None) -> str:
+        """The text with the (first, or every) non-empty match replaced;
+        pv_value(spec) gives the text of a PV of the replacement."""
+        out = []
+        last = 0
+        for m in self.rx.finditer(text):
+            if m.end() == m.start():
+                continue
+            out.append(text[last:m.start()])
+            for p in self.pieces:
+                if p.__class__ is str:
+                    out.append(p)
+                elif p.__class__ is int:
+                    out.append(m.group(p) or "")
+                else:
+                    out.append(pv_value(p) if pv_value is not None else "")
+            last = m.end()
+            if not self.glob:
+                break
+        if not out:
+            return text
+        out.append(text[last:])
+        return "".join(out)
+
+
+def _subst_split(expr: str):
+    """`/re/repl/flags` with any separator -> (re, repl, flags); ValueError."""
+    if len(expr) < 3:
+        raise ValueError("expression too short")
+    sep = expr[0]
+    if sep == "\\" or sep.isalnum() or sep.isspace():
+        raise ValueError("bad separator %r" % sep)
+    parts, cur = [], []
+    i, n = 1, len(expr)
+    while i < n and len(parts) < 2:
+        c = expr[i]
+        if c == "\\" and i + 1 < n:
+            cur.append(sep if expr[i + 1] == sep and not parts else expr[i:i + 2])
+            i += 2
+            continue
+        if c == sep:
+            parts.append("".join(cur))
+            cur = []
+        else:
+            cur.append(c)
+        i += 1
+    if len(parts) < 2:
+        raise ValueError("missing separator %r" % sep)
+    return parts[0], parts[1], expr[i:]
+
+
+def _subst_pieces(repl: str, pos, parse_pv):
+    pieces, lit = [], []
+    i, n = 0, len(repl)
+    while i < n:
+        c = repl[i]
+        if c == "\\" and i + 1 < n:
+            d = repl[i + 1]
+            i += 2
+            if d.isdigit() and d.isascii():
+                if lit:
+                    pieces.append("".join(lit))
+                    lit = []
+                pieces.append(int(d))
+            else:
+                lit.append({"n": "\n", "r": "\r", "t": "\t"}.get(d, d))
+            continue
+        if c == "$" and parse_pv is not None:
+            try:
+                spec, e = parse_pv(repl, i, pos)
+            except Exception:
+                spec = None
+            if spec is not None:
+                if lit:
+                    pieces.append("".join(lit))
+                    lit = []
+                pieces.append(spec)
+                i = e
+                continue
+        lit.append(c)
+        i += 1
+    if lit:
+        pieces.append("".join(lit))
+    return pieces
+
+
+_SUBST_CACHE = {}
+
+
+def compile_subst(expr: str, pos=None) -> Subst:
+    """Parse and compile `/re/repl/flags` once; raises ValueError or re.error."""
+    s = _SUBST_CACHE.get(expr)
+    if s is not None:
+        return s
+    from .pvparse import parse_pv
+    rex, repl, flags = _subst_split(expr)
+    icase = glob = False
+    newline = True
+    for f in flags:
+        if f == "i":
+            icase = True
+        elif f == "g":
+            glob = True
+        elif f == "s":
+            newline = False
+        else:
+            raise ValueError("unknown flag %r" % f)
+    src = translate(rex)
+    rx = re.compile(newline_safe(src) if newline else src,
+                    (re.M if newline else re.S) | (re.I if icase else 0))
+    pieces = _subst_pieces(repl, pos, parse_pv)
+    refs = [p for p in pieces if p.__class__ is int]
+    if refs and max(refs) > rx.groups:
+        raise ValueError("\\%d refers to a group the expression does not have" % max(refs))
+    s = Subst(rx, pieces, glob)
+    if len(_SUBST_CACHE) < 1024:
+        _SUBST_CACHE[expr] = s
+    return s

@@ -38,7 +38,10 @@ _LONG_MIN, _LONG_MAX = -(1 << 63), (1 << 63) - 1
 
 
 def register_core_transforms(registry):
+    from .tr_re import TRANSFORMS as RE_TRANSFORMS
     for name, factory in _TRANSFORMS.items():
+        registry.add_transform(name, factory)
+    for name, factory in RE_TRANSFORMS.items():
         registry.add_transform(name, factory)
 
 
@@ -1041,4 +1044,4 @@ def _line_sw(args, pos, name):
     return fn
 
 
-CORE_TRANSFORM_NAMES = tuple(sorted(_TRANSFORMS))
+CORE_TRANSFORM_NAMES = tuple(sorted(list(_TRANSFORMS) + ["re.subst"]))

@@ -8,6 +8,7 @@ them.  Every parser raises only ParseError.
 """
 
 import re
+import sys
 
 from .errors import ParseError
 from .uri import parse_uri
@@ -74,9 +75,27 @@ def header_key(name) -> str:
     if m is None:
         raise ParseError("bad header name %r" % raw[:40])
     key = m.group(1).decode("ascii").lower()
-    key = COMPACT.get(key, key)
+    key = sys.intern(COMPACT.get(key, key))   # interned: `key in keys` hits on identity
     if len(_KEY_CACHE) < 4096:
         _KEY_CACHE[name] = key
+    return key
+
+
+# A header name as written before its colon (b"Via", b"v", b"CALL-ID ") -> key.
+# parse() looks each line's name up here and takes the slow path for a
+# spelling it has not seen (bytes only: a str key of equal hash would collide).
+NAME_KEYS: dict = {}
+
+
+def line_key(line: bytes) -> str:
+    """Key of one (unfolded) header line; ParseError without a name and colon.
+    Remembers the spelling for the fast path (bounded)."""
+    name, colon, _ = line.partition(b":")
+    if not colon or not name:
+        raise ParseError("header line without a name and colon")
+    key = header_key(name)
+    if len(NAME_KEYS) < 4096:
+        NAME_KEYS[name] = key
     return key
 
 
@@ -344,7 +363,10 @@ class NameAddr(_Params):
 
     @property
     def tag(self):
-        return self.param(b"tag")
+        d = self._plist
+        if d is None:
+            d = self._plist = param_dict(self.params)
+        return d.get(b"tag")
 
     @property
     def display_name(self) -> str:
@@ -378,7 +400,21 @@ class NameAddr(_Params):
         return "NameAddr(%r)" % self.raw
 
 
+_DISPLAY_RE = re.compile(rb"(?:[A-Za-z0-9\-.!%*_+`'~]+[ \t]*)+")
+
+
 def parse_name_addr(v: bytes) -> NameAddr:
+    if 34 not in v:   # no quoted display name: the usual `Name <uri>;params`, cut with partition
+        before, lt, rest = v.partition(b"<")
+        uri, gt, params = rest.partition(b">")
+        if gt and 60 not in uri:
+            d = before.strip(b" \t")
+            params = params.lstrip(b" \t")
+            if (not d or d.isalnum() or _DISPLAY_RE.fullmatch(d)) and (not params or params[0] == 59):
+                na = NameAddr(v, d or None, uri, params, True)
+                if params:
+                    check_params(params)
+                return na
     m = _NA_RE.fullmatch(v)
     if m is not None:
         quoted, tokens, uri, params = m.groups()
@@ -616,3 +652,15 @@ PARSERS = {
 # headers RFC 3261 allows once per message
 SINGLE = ("from", "to", "call-id", "cseq", "max-forwards", "content-type",
           "content-length", "expires", "min-expires", "date")
+
+
+def _prefill_name_keys():
+    for key, name in CANONICAL.items():
+        for spelling in (name, key, name.upper()):
+            NAME_KEYS[spelling.encode()] = header_key(key)
+    for short in COMPACT:
+        for spelling in (short, short.upper()):
+            NAME_KEYS[spelling.encode()] = header_key(short)
+
+
+_prefill_name_keys()

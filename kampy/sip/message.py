@@ -2,8 +2,12 @@
 """SIP messages: a lazy parser, read accessors, recorded edits, serializer.
 
 Theory of operation.  `parse()` reads the start line, splits the header
-section into lines and builds an index `key -> [positions]`; nothing else.
-A header value is parsed the first time an accessor asks for it and cached.
+section into lines and builds the index: the key of every line (`_keys`),
+by one dict lookup of the name as written (headers.NAME_KEYS); a spelling
+not seen before, folding or garbage take a slower, exact path.  Nothing
+else.  A header value is parsed the first time an accessor asks for it and
+cached; the readers a proxy calls for every message (branch, tags, Call-ID,
+CSeq) cut the usual spelling out of the raw line without a regex.
 
 Reads always see the message *as received* (like Kamailio, where `$fu` is the
 received From until `msg_apply_changes()`), except the Request-URI, which a
@@ -19,9 +23,10 @@ import re
 
 from .errors import ParseError
 from .headers import (
-    PARSERS, SINGLE, display_name, header_key, parse_content_length,
-    parse_name_addr, parse_via_value, parse_cseq, parse_max_forwards,
-    parse_expires, parse_content_type, split_list, _KEY_CACHE, _METHODS,
+    NAME_KEYS, PARSERS, SINGLE, display_name, header_key, line_key,
+    parse_content_length, parse_name_addr, parse_via_value, parse_cseq,
+    parse_max_forwards, parse_expires, parse_content_type, split_list,
+    CSeq, _KEY_CACHE, _METHODS, _TOKEN_RE as _HTOKEN_RE,
 )
 from .uri import parse_uri
 
@@ -34,18 +39,6 @@ _BRANCH_RE = re.compile(rb"[^,]*?;[ \t]*branch[ \t]*=[ \t]*([^;,\s]+)", re.I)
 _TAG_RE = re.compile(rb";[ \t]*tag[ \t]*=[ \t]*([^;,\s]+)", re.I)
 
 
-def _fast_param(val: bytes, marker: bytes, start: int, first_value: bool):
-    """The usual spelling (`;branch=x`, `;tag=x`) found with bytes.find;
-    _MISS sends the caller to the regex for anything unusual."""
-    i = val.find(marker, start)
-    if i < 0 or (first_value and val.find(b",", 0, i) >= 0):
-        return _MISS
-    j = i + len(marker)
-    k = val.find(b";", j)
-    v = val[j:] if k < 0 else val[j:k]
-    if not v or b"," in v or b" " in v or b"\t" in v:
-        return _MISS
-    return v
 KEEP = object()  # "leave this part as it is" for set_name_addr()
 
 
@@ -57,27 +50,36 @@ class Message:
         "status", "reason", "_keys", "_lines", "_eol", "_bstart", "_bend",
         "_cache", "_edits",
     )
+    # _cache: parsed values by header key, fast reads under " name" keys, and
+    # the script's per-message values under "$name" keys (kampy.script.pv_core)
 
     # --- reading headers -------------------------------------------------------
 
     def _val(self, i: int) -> bytes:
         """Value of header line i: after the colon, unfolded, trimmed."""
-        line = self._lines[i]
-        name, colon, v = line.partition(b":")
-        if not colon:
-            raise ParseError("header line without a colon")
-        if b"\n" in v:
+        v = self._lines[i].partition(b":")[2]     # parse() keeps only lines with a colon
+        if 10 in v:   # b"\n", looked for as a byte (the bytes needle costs far more)
             v = _UNFOLD_RE.sub(b" ", v)
         return v.strip(b" \t")
 
     def _pos(self, key: str) -> list:
-        return [i for i, k in enumerate(self._keys) if k == key]
+        keys = self._keys
+        try:
+            i = keys.index(key)
+        except ValueError:
+            return []
+        if key not in keys[i + 1:]:
+            return [i]      # the usual case: one line of that header
+        return [j for j, k in enumerate(keys) if k == key]
 
     def header(self, name):
         """Value of the first header called `name` (any form), or None."""
         key = _KEY_CACHE.get(name) or header_key(name)
-        keys = self._keys
-        return self._val(keys.index(key)) if key in keys else None
+        try:
+            i = self._keys.index(key)
+        except ValueError:
+            return None
+        return self._val(i)
 
     def headers(self, name) -> list:
         """Values of every header line called `name`, in order."""
@@ -155,51 +157,68 @@ class Message:
             v = cache[" via1"] = parse_via_value(raw)
         return v
 
-    # fast reads for transaction matching: one regex search, no parsed object
+    # Fast reads for transaction matching: the usual spelling (`;branch=x`,
+    # `;tag=x`) is cut out of the raw line with bytes.partition (bytes.find
+    # costs three times as much); anything unusual (spaces, upper case,
+    # folding, several values) goes the slow, exact way.
     @property
     def branch(self):
         """The top Via's branch (None without one)."""
-        v = self._cache.get(" branch", _MISS)
+        c = self._cache
+        v = c.get(" branch", _MISS)
         if v is _MISS:
-            keys = self._keys
-            v = None
-            if "via" in keys:
-                val = self._val(keys.index("via"))
-                v = _fast_param(val, b";branch=", 0, True)
-                if v is _MISS:
-                    m = _BRANCH_RE.match(val)
+            try:
+                i = self._keys.index("via")
+            except ValueError:
+                v = None
+            else:
+                line = self._lines[i]
+                v = line.partition(b";branch=")[2].partition(b";")[0]
+                # 44 is ",": a second via-parm on the line (a byte needle is cheap)
+                if 44 in line or not v.isalnum() and not _HTOKEN_RE.fullmatch(v):
+                    m = _BRANCH_RE.match(self._val(i))
                     v = m.group(1) if m is not None else None
-            self._cache[" branch"] = v
+            c[" branch"] = v
         return v
 
     @property
     def from_tag(self):
         """The From tag (None without one)."""
-        return self._tag("from")
+        c = self._cache
+        v = c.get(" tagfrom", _MISS)
+        if v is _MISS:
+            v = c[" tagfrom"] = self._tag("from")
+        return v
 
     @property
     def to_tag(self):
         """The To tag (None without one)."""
-        return self._tag("to")
+        c = self._cache
+        v = c.get(" tagto", _MISS)
+        if v is _MISS:
+            v = c[" tagto"] = self._tag("to")
+        return v
 
     def _tag(self, key):
-        ck = " tag" + key
-        v = self._cache.get(ck, _MISS)
-        if v is _MISS:
-            keys = self._keys
-            v = None
-            if key in keys:
-                val = self._val(keys.index(key))
-                gt = val.rfind(b">") + 1
-                v = _fast_param(val, b";tag=", gt, False)
-                if v is _MISS:
-                    if b"tag" in val[gt:].lower():
-                        m = _TAG_RE.search(val, gt)
-                        v = m.group(1) if m is not None else None
-                    else:
-                        v = None
-            self._cache[ck] = v
-        return v
+        try:
+            i = self._keys.index(key)
+        except ValueError:
+            return None
+        tail = self._lines[i].rpartition(b">")[2]
+        _, sep, rest = tail.partition(b";tag=")
+        if sep:
+            v = rest.partition(b";")[0]
+            if v.isalnum() or _HTOKEN_RE.fullmatch(v):
+                return v
+        elif 59 not in tail or b"tag" not in tail.lower():   # 59 is ";"
+            return None
+        return self._tag_slow(i)
+
+    def _tag_slow(self, i):
+        val = self._val(i)
+        gt = val.rfind(b">") + 1
+        m = _TAG_RE.search(val, gt)
+        return m.group(1) if m is not None else None
 
     @property
     def vias(self) -> list:
@@ -207,20 +226,49 @@ class Message:
 
     @property
     def from_(self):
-        return self._first("from", parse_name_addr)
+        v = self._cache.get("from", _MISS)
+        return self._first("from", parse_name_addr) if v is _MISS else v
 
     @property
     def to(self):
-        return self._first("to", parse_name_addr)
+        v = self._cache.get("to", _MISS)
+        return self._first("to", parse_name_addr) if v is _MISS else v
 
     @property
     def call_id(self):
-        keys = self._keys
-        return self._val(keys.index("call-id")) if "call-id" in keys else None
+        try:
+            i = self._keys.index("call-id")
+        except ValueError:
+            return None
+        v = self._lines[i].partition(b":")[2].strip(b" \t")
+        if 10 in v:
+            v = _UNFOLD_RE.sub(b" ", v).strip(b" \t")
+        return v
 
     @property
     def cseq(self):
-        return self._first("cseq", parse_cseq)
+        c = self._cache
+        v = c.get("cseq", _MISS)
+        if v is _MISS:
+            try:
+                i = self._keys.index("cseq")
+            except ValueError:
+                v = None
+            else:
+                try:
+                    name, num, method = self._lines[i].split(b" ")   # the usual "CSeq: 1 INVITE"
+                except ValueError:
+                    name = b"?"
+                v = _METHODS.get(method) if name[-1] == 58 else None
+                if v is not None and num.isdigit() and len(num) < 10:
+                    method = v
+                    v = _new_message(CSeq)
+                    v.number = int(num)
+                    v.method = method
+                else:
+                    v = parse_cseq(self._val(i))
+            c["cseq"] = v
+        return v
 
     @property
     def max_forwards(self):
@@ -378,17 +426,17 @@ class Message:
         """Replace a header's value, keeping its name as written."""
         if isinstance(value, str):
             value = value.encode()
-        line = self._lines[pos]
-        self._ed().repl[pos] = line[:line.index(b":") + 1] + b" " + value
+        self._ed().repl[pos] = self._lines[pos].partition(b":")[0] + b": " + value
 
     def set_name_addr(self, name, display=KEEP, uri=KEEP):
         """Change the display name and/or URI of From, To (or another name-addr
         header), keeping tag and other params.  `display=None` removes it.
         Built from the received value, so a second call replaces the first."""
-        key = header_key(name)
-        p = self._pos(key)
-        if not p:
-            raise ValueError("no %s header" % display_name(key))
+        key = _KEY_CACHE.get(name) or header_key(name)
+        try:
+            pos = self._keys.index(key)
+        except ValueError:
+            raise ValueError("no %s header" % display_name(key)) from None
         na = self._first(key, parse_name_addr)
         d = na.display if display is KEEP else display
         u = na.uri_raw if uri is KEEP else uri
@@ -397,7 +445,7 @@ class Message:
         if isinstance(u, str):
             u = u.encode()
         val = (d + b" <" if d else b"<") + u + b">" + na.params
-        self.set_header_value(p[0], val)
+        self.set_header_value(pos, val)
 
     def set_body(self, body, content_type=None):
         """Replace the body; Content-Length (and Content-Type if given) follow."""
@@ -444,10 +492,20 @@ class Message:
             first = self.version + b" %d " % e.status[0] + e.status[1]
         else:
             first = self.first_line
-        body = self.body if e.body is None else e.body
-        parts = [first]
         repl = e.repl
         ins = e.ins
+        if e.body is None and not ins:
+            # only replaced or removed lines (From/To, Via, R-URI): no loop
+            parts = [first]
+            parts += self._lines
+            for i, line in repl.items():
+                parts[i + 1] = line
+            if None in repl.values():
+                parts = [p for p in parts if p is not None]
+            parts.append(b"")
+            return eol.join(parts) + eol + self.raw[self._bstart:self._bend]
+        body = self.body if e.body is None else e.body
+        parts = [first]
         lines = self._lines
         new_body = e.body is not None
         cl_seen = False
@@ -459,8 +517,7 @@ class Message:
             if new_body and keys[i] == "content-length":
                 if cl_seen:
                     continue   # one Content-Length for the new body
-                line = lines[i]
-                line = line[:line.index(b":") + 1] + b" %d" % len(body)
+                line = lines[i].partition(b":")[0] + b": %d" % len(body)
                 cl_seen = True
             elif i in repl:
                 line = repl[i]
@@ -471,7 +528,7 @@ class Message:
                 if key == "content-length":
                     if cl_seen:
                         continue   # one Content-Length for the new body
-                    line = line[:line.index(b":") + 1] + b" %d" % len(body)
+                    line = line.partition(b":")[0] + b": %d" % len(body)
                     cl_seen = True
                 elif key == "content-type" and e.ctype is not None:
                     continue
@@ -519,7 +576,7 @@ def _line(line) -> bytes:
     if isinstance(line, str):
         line = line.encode()
     line = line.rstrip(b"\r\n")
-    if b"\n" in line or b"\r" in line or b":" not in line:
+    if 10 in line or 13 in line or 58 not in line:   # LF, CR, ":" (byte needles are cheap)
         raise ValueError("a header line is `Name: value` on one line")
     return line
 
@@ -537,35 +594,100 @@ def _split_folded(head: bytes, eol: bytes) -> tuple:
     return raw_lines
 
 
-def _checked_key(line: bytes) -> str:
-    name, colon, _ = line.partition(b":")
-    if not colon or not name:
-        raise ParseError("header line without a name and colon")
-    return header_key(name)
+_CRLF = (b"\r", b"\n")
+_new_message = object.__new__
 
 
 def parse(data) -> Message:
-    """Parse one SIP message (a UDP datagram's bytes).  Raises ParseError."""
-    if not isinstance(data, bytes):
+    """Parse one SIP message (a UDP datagram's bytes).  Raises ParseError.
+
+    Written for the interpreter: every statement on the usual path (CRLF
+    line ends, a known method, SIP/2.0, header names spelled as seen before,
+    one Content-Length) costs per message, so anything else branches off."""
+    if data.__class__ is not bytes:
         data = bytes(data)
-    if data[:1] in (b"\r", b"\n"):
+    hdr, sep, _ = data.partition(b"\r\n\r\n")
+    if not sep:
+        return _parse_other(data)
+    lines = hdr.split(b"\r\n")
+    first = lines.pop(0)
+    msg = _new_message(Message)
+    msg.raw = data
+    msg.first_line = first
+    msg._cache = {}
+    msg._edits = None
+    msg._eol = b"\r\n"
+    parts = first.split(b" ")
+    method = _METHODS.get(parts[0])
+    if method is not None and len(parts) == 3 and parts[2] == b"SIP/2.0" and parts[1]:
+        msg.is_request = True
+        msg.method = method
+        msg.ruri = parts[1]
+        msg.version = b"SIP/2.0"
+        msg.status = msg.reason = None
+        if parts[1][0] == 0x3C:
+            raise ParseError("bad Request-URI")
+    elif data[:1] in _CRLF:
+        return _parse_other(data)     # leading CRLFs (RFC 3261 §7.5) or LF line ends
+    else:
+        _first_line(msg, first)
+    names = NAME_KEYS
+    try:
+        # p[1] is b"" for a line without a colon, and b"" is no header name
+        keys = [names[(p := line.partition(b":"))[1] and p[0]] for line in lines]
+    except KeyError:
+        # a spelling not seen before, a continuation line or garbage: go slowly
+        lines, keys = _index_slow(hdr.partition(b"\r\n")[2], b"\r\n")
+    msg._keys = keys
+    msg._lines = lines
+    bstart = len(hdr) + 4
+    msg._bstart = bstart
+    try:
+        i = keys.index("content-length")
+    except ValueError:
+        msg._bend = len(data)  # UDP: the body runs to the end of the datagram
+        return msg
+    v = lines[i].partition(b":")[2].strip(b" \t")
+    if v.isdigit() and len(v) < 10 and (i == len(keys) - 1 or "content-length" not in keys[i + 1:]):
+        bend = bstart + int(v)
+        if bend > len(data):
+            raise ParseError("body shorter than Content-Length")
+        msg._bend = bend   # RFC 3261 §18.3: extra octets are dropped
+    else:
+        msg._bend = _framed(msg, data, bstart)
+    return msg
+
+
+def _parse_other(data) -> Message:
+    """Leading CRLFs, LF-only line ends, no end of the header section."""
+    if data[:1] in _CRLF:
         data = data.lstrip(b"\r\n")  # RFC 3261 §7.5: ignore leading CRLFs
     eol = b"\r\n"
     hend = data.find(b"\r\n\r\n")
-    n = data.find(b"\r\n")
     if hend < 0:
         hend = data.find(b"\n\n")
         if hend < 0 or b"\r\n" in data[:hend]:
             raise ParseError("no end of header section")
         eol = b"\n"
-        n = data.find(b"\n")
-    first = data[:n]
-    msg = Message()
+    first, _, head = data[:hend].partition(eol)
+    msg = _new_message(Message)
     msg.raw = data
     msg.first_line = first
     msg._cache = {}
     msg._edits = None
     msg._eol = eol
+    _first_line(msg, first)
+    lines, keys = _index_slow(head, eol)
+    msg._keys = keys
+    msg._lines = lines
+    hend += 2 * len(eol)
+    msg._bstart = hend
+    msg._bend = _framed(msg, data, hend) if "content-length" in keys else len(data)
+    return msg
+
+
+def _first_line(msg, first):
+    """The start line, every case (replies, other methods, bad ones)."""
     if first[:4] == b"SIP/":
         parts = first.split(b" ", 2)
         if len(parts) < 2:
@@ -604,29 +726,27 @@ def parse(data) -> Message:
         msg.status = None
         msg.reason = None
     msg.version = version
-    head = data[n + len(eol):hend]
+
+
+def _index_slow(head: bytes, eol: bytes):
+    """(lines, keys) of a header section with unknown spellings, folding or
+    garbage; a line without a name and a colon is a ParseError."""
     lines = head.split(eol) if head else []
-    kc = _KEY_CACHE
-    keys = [kc.get(line.partition(b":")[0]) for line in lines]
-    if None in keys or len(lines) > head.count(b":"):
-        # a name not seen before, a continuation line or garbage: go slowly
-        if any(line[:1] in (b" ", b"\t") for line in lines):
-            lines = _split_folded(head, eol)
-        keys = [_checked_key(line) for line in lines]
-    msg._keys = keys
-    msg._lines = lines
-    bstart = hend + 2 * len(eol)
-    msg._bstart = bstart
-    if "content-length" not in keys:
-        msg._bend = len(data)  # UDP: the body runs to the end of the datagram
-    else:
-        v = msg._val(keys.index("content-length"))
-        cl = int(v) if v.isdigit() and len(v) < 10 else parse_content_length(v)
-        if keys.count("content-length") > 1:
-            for i in msg._pos("content-length"):
-                if parse_content_length(msg._val(i)) != cl:
-                    raise ParseError("conflicting Content-Length values")
-        if bstart + cl > len(data):
-            raise ParseError("body shorter than Content-Length")
-        msg._bend = bstart + cl  # RFC 3261 §18.3: extra octets are dropped
-    return msg
+    if any(line[:1] in (b" ", b"\t") for line in lines):
+        lines = _split_folded(head, eol)
+    return lines, [line_key(line) for line in lines]
+
+
+def _framed(msg, data: bytes, bstart: int) -> int:
+    """End of the body by Content-Length (RFC 3261 §18.3: extra octets of a
+    UDP datagram are dropped; fewer are an error)."""
+    keys = msg._keys
+    v = msg._val(keys.index("content-length"))
+    cl = int(v) if v.isdigit() and len(v) < 10 else parse_content_length(v)
+    if keys.count("content-length") > 1:
+        for i in msg._pos("content-length"):
+            if parse_content_length(msg._val(i)) != cl:
+                raise ParseError("conflicting Content-Length values")
+    if bstart + cl > len(data):
+        raise ParseError("body shorter than Content-Length")
+    return bstart + cl

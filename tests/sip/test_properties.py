@@ -11,7 +11,7 @@
 Deterministic (derandomize, no example database): CI sees the same examples
 on every run.  A time limit per fuzzed message turns super-linear parsing into
 a failure instead of a hang.  The bugs these tests found are pinned at the
-end: regression tests for the fixed ones, a strict xfail for the open one.
+end: regression tests for the fixed ones.
 """
 
 import contextlib
@@ -516,7 +516,7 @@ def test_edits_show_after_reparse(data):
 # --- bugs this suite found ----------------------------------------------------------------
 # Fixed in 9578167 ("SIP fixes: possessive name-addr regex, bounded digit runs,
 # linear unfolding, one Content-Length/Content-Type per new body"): kept as
-# regression tests.  Still open: strict xfails.
+# regression tests.
 
 BASE = (
     b"INVITE sip:bob@example.com SIP/2.0\r\n"
@@ -624,11 +624,9 @@ def test_unfolding_is_not_quadratic():
     assert _seconds(lambda: m.via) < 0.25
 
 
-@pytest.mark.xfail(strict=True,
-                   reason="a header line without a colon is accepted when its text is a header "
-                          "name already in _KEY_CACHE and the other lines hold enough colons "
-                          "(the fast path's `len(lines) > head.count(b':')` check)")
 def test_header_line_without_colon_is_refused():
+    """Was: accepted when its text is a header name already cached and the
+    other lines hold enough colons (the fast path counted colons)."""
     parse(BASE + b"\r\n")  # puts b"Via" in the cache, if nothing did before
     with pytest.raises(ParseError):
         parse(BASE + b"Xyzzy-Never-Seen\r\n\r\n")  # slow path: refused
