@@ -136,6 +136,11 @@ def start_branches(ctx, tid, first_new: int, new: list, rec=None) -> int:
         if b.get("bad"):
             continue
         idx = first_new + n
+        if rt.script.onsend_route is not None and \
+                not core_funcs.run_onsend(ctx, sock, b["d"][0], b["d"][1], b["r"]):
+            # dropped in onsend_route: not sent; the branch ends by its fr timer
+            rt.timers.arm(fr, "tm", "f|%s|%d" % (tid, idx), 0)
+            continue
         rt.send(sock, b["d"][0], b["d"][1], b["r"])
         rt.timers.arm(P.retr_timer1, "tm", "r|%s|%d" % (tid, idx), 0)
         rt.timers.arm(fr, "tm", "f|%s|%d" % (tid, idx), 0)
