@@ -327,7 +327,10 @@ class Compiler(InlineCode):
         for key in self.route_calls:
             kind = key[0]
             if kind != "route":
-                reach[key] = ROUTE_KIND_TYPE.get(kind, 0)
+                t = ROUTE_KIND_TYPE.get(kind, 0)
+                if kind == "event" and (key[1] or "").startswith("tm:branch-failure:"):
+                    t = BRANCH_FAILURE_ROUTE   # Kamailio's branch failure route is an event route
+                reach[key] = t
         changed = True
         types = dict(reach)
         while changed:
