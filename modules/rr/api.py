@@ -42,6 +42,10 @@ class RRApi:
         name (value "" for a bare ;name, None to remove)."""
         return R.do_set_rr_param(ctx, name, value)
 
+    def set_rr_params(self, ctx, items: dict) -> int:
+        """set_rr_param for several names at once (one rendering)."""
+        return R.do_set_rr_params(ctx, items)
+
     def remove_record_route(self, ctx) -> int:
         return R.do_remove(ctx)
 

@@ -378,14 +378,17 @@ def do_add_rr_param(ctx, param) -> int:
     return 1
 
 
-def do_set_rr_param(ctx, name: str, value) -> int:
-    """Set ;name=value on our Record-Route, replacing an earlier value of the
-    same name (a module called twice on one request: the last call wins);
-    value None removes it."""
-    key = b";" + s2b(name).lower()
+def do_set_rr_params(ctx, items: dict) -> int:
+    """Set ;name=value on our Record-Route for each item, replacing an earlier
+    value of the same name (a module called twice on one request: the last
+    call wins); a value None removes it, "" leaves a bare ;name.  Our header
+    is rendered again once."""
     d = data(ctx)
-    keep = [p for p in d.params if p.split(b"=", 1)[0].lower() != key]
-    if value is not None:
+    drop = {b";" + s2b(n).lower() for n in items}
+    keep = [p for p in d.params if p.split(b"=", 1)[0].lower() not in drop]
+    for name, value in items.items():
+        if value is None:
+            continue
         p = norm_param("%s=%s" % (name, value) if value != "" else name)
         if p is None:
             log(ctx, -1, "bad Record-Route parameter %r" % name)
@@ -395,6 +398,10 @@ def do_set_rr_param(ctx, name: str, value) -> int:
     if d.rec is not None:
         refresh(ctx)
     return 1
+
+
+def do_set_rr_param(ctx, name: str, value) -> int:
+    return do_set_rr_params(ctx, {name: value})
 
 
 def do_remove(ctx) -> int:

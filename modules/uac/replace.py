@@ -18,6 +18,7 @@ Where the two values live for later requests:
 
 import base64
 import binascii
+import re
 import zlib
 
 from kampy.module import BRANCH_ROUTE, Fmt, Func, REQUEST_ROUTE
@@ -44,11 +45,18 @@ def log(rt, level, text):
 
 # --- the RR value, as Kamailio encodes it ---------------------------------------------------
 
+def _xor(a: bytes, b: bytes) -> bytes:
+    """a XOR b over the length of a (b at least as long): in C, not per byte."""
+    n = len(a)
+    if not n:
+        return a
+    return (int.from_bytes(a, "big") ^ int.from_bytes(b[:n], "big")).to_bytes(n, "big")
+
+
 def _xor_pw(data: bytes, pw: bytes) -> bytes:
     if not pw:
         return data
-    n = len(pw)
-    return bytes(b ^ pw[i % n] for i, b in enumerate(data))
+    return _xor(data, pw * (len(data) // len(pw) + 1))
 
 
 def encode_rr(old_uri: bytes, new_uri: bytes, passwd: bytes = b"") -> str:
@@ -58,14 +66,15 @@ def encode_rr(old_uri: bytes, new_uri: bytes, passwd: bytes = b"") -> str:
         longer, shorter = old_uri, new_uri
     else:
         longer, shorter = new_uri, old_uri
-    mixed = bytes(c ^ shorter[i] if i < len(shorter) else c for i, c in enumerate(longer))
+    mixed = _xor(longer[:len(shorter)], shorter) + longer[len(shorter):]
     mixed = _xor_pw(mixed, passwd)
     return base64.b64encode(mixed).decode("ascii").replace("=", "-")
 
 
-def decode_rr(value: str, known_uri: bytes, passwd: bytes = b""):
+def decode_rr(value: str, known_uri: bytes, passwd: bytes = b"", checked=False):
     """The other URI of the pair, given the one now in the header; None when
-    the value is bad or the header holds neither of the two URIs."""
+    the value is bad or the header holds neither of the two URIs.  checked:
+    the caller verifies the pair by our checksum, the URI syntax test is skipped."""
     try:
         raw = base64.b64decode(value.replace("-", "=").encode("ascii"), validate=True)
     except (binascii.Error, ValueError, UnicodeEncodeError):
@@ -73,13 +82,18 @@ def decode_rr(value: str, known_uri: bytes, passwd: bytes = b""):
     raw = _xor_pw(raw, passwd)
     if len(known_uri) > len(raw):
         return None
-    out = bytes(c ^ known_uri[i] if i < len(known_uri) else c for i, c in enumerate(raw))
+    k = len(known_uri)
+    out = _xor(raw[:k], known_uri) + raw[k:]
     z = out.find(b"\x00")
     if z >= 0:
         if out[z:].strip(b"\x00"):
             return None      # garbage after the end: the header held another URI
         out = out[:z]
-    if not out or any(c < 0x21 or c > 0x7e for c in out):
+    if not out:
+        return None
+    if checked:
+        return out
+    if any(c < 0x21 or c > 0x7e for c in out):
         return None
     try:
         parse_uri(out)
@@ -107,16 +121,24 @@ def pair_check(old_uri: bytes, new_uri: bytes) -> str:
     return "%08x" % zlib.crc32(old_uri + b"\0" + new_uri)
 
 
+SAME = object()     # decode_displays: the display names were not changed
+
+
 def encode_displays(old, new, pw: bytes, check: str = "") -> str:
-    """Our companion of vsf/vst: both display names and a checksum of the
-    URI pair, so that a URI an endpoint changed is seen, never decoded to garbage."""
+    """Our companion of vsf/vst: the checksum of the URI pair (so a URI that
+    an endpoint changed is seen, never decoded to garbage), and both display
+    names when they differ: "check" or "old.new.check"."""
+    if old == new and check:
+        return check
     out = _enc_display(old, pw) + "." + _enc_display(new, pw)
     return out + "." + check if check else out
 
 
 def decode_displays(value: str, pw: bytes):
-    """(old display, new display, check or None)."""
+    """(old display, new display, check or None); SAME for displays not changed."""
     parts = value.split(".")
+    if len(parts) == 1 and parts[0]:
+        return SAME, SAME, parts[0]
     if len(parts) not in (2, 3):
         raise ValueError("bad display value")
     return _dec_display(parts[0], pw), _dec_display(parts[1], pw), parts[2] if len(parts) == 3 else None
@@ -125,25 +147,34 @@ def decode_displays(value: str, pw: bytes):
 # --- reply filter: the caller's From/To back in every reply ---------------------------------
 
 def reply_filter(rt, msg, data):
-    """tm reply filter: data maps "from"/"to" to [display or None, uri] as the
-    request came in; the reply keeps its own tag and params."""
-    for hdr in ("from", "to"):
-        v = data.get(hdr)
-        if v is None or not msg.has(hdr):
-            continue
-        display, uri = v
-        na = msg.parsed(hdr)
-        if na is not None and na.uri_raw == uri and na.display == display:
-            continue
-        msg.set_name_addr(HDR[hdr], display=display, uri=uri)
+    """tm reply filter: data maps "from"/"to" to the header value as the
+    request came in (a UAS copies From, and To plus its tag, RFC 3261 §8.2.6.2):
+    put it back, keeping the reply's To tag.  Raw bytes: nothing to parse."""
+    v = data.get("from")
+    if v is not None:
+        pos = msg.positions("from")
+        if pos:
+            msg.set_header_value(pos[0], v)
+    v = data.get("to")
+    if v is not None:
+        pos = msg.positions("to")
+        if pos:
+            tag = msg.to_tag
+            if tag is not None and not _TAG_RE.search(v):
+                v = v + b";tag=" + tag
+            msg.set_header_value(pos[0], v)
 
 
-def _want_reply_restore(ctx, hdr, display, uri):
+_TAG_RE = re.compile(rb";[ \t]*tag[ \t]*=", re.I)
+
+
+def _want_reply_restore(ctx, hdr):
     """Remember the header as it came in, for the replies of ctx's request."""
     api = ctx.rt.api("tm")
-    data = dict(api.get_reply_filter(ctx, FILTER) or {})
-    if hdr not in data:          # the first change of this request keeps the received value
-        data[hdr] = [display, uri]
+    data = api.get_reply_filter(ctx, FILTER)
+    if data is None or hdr not in data:   # the first change of this request keeps the received value
+        data = dict(data or {})
+        data[hdr] = ctx.msg.header(hdr)
         api.set_reply_filter(ctx, FILTER, data)
 
 
@@ -214,7 +245,7 @@ def replace(ctx, hdr: str, display, uri: str) -> int:
     msg.set_name_addr(HDR[hdr], display=st["nd"], uri=st["nu"])
     if P.restore_mode == "none":
         return 1
-    _want_reply_restore(ctx, hdr, st["od"], st["ou"])
+    _want_reply_restore(ctx, hdr)
     avp = _restore_avp(rt, hdr)
     if avp is not None:
         avp.set(ctx, b2s(st["ou"]))
@@ -246,15 +277,11 @@ def _store_in_rr(ctx, hdr, st):
     rr = rt.api("rr")
     pw = s2b(P.restore_passwd)
     name = P.rr_from_store_param if hdr == "from" else P.rr_to_store_param
-    if st["nu"] != st["ou"]:
-        rr.set_rr_param(ctx, name, encode_rr(st["ou"], st["nu"], pw))
-    else:
-        rr.set_rr_param(ctx, name, None)
-    if st["nu"] != st["ou"] or st["nd"] != st["od"]:
-        rr.set_rr_param(ctx, name + "d", encode_displays(st["od"], st["nd"], pw,
-                                                         pair_check(st["ou"], st["nu"])))
-    else:
-        rr.set_rr_param(ctx, name + "d", None)
+    changed = st["nu"] != st["ou"] or st["nd"] != st["od"]
+    rr.set_rr_params(ctx, {
+        name: encode_rr(st["ou"], st["nu"], pw) if st["nu"] != st["ou"] else None,
+        name + "d": encode_displays(st["od"], st["nd"], pw, pair_check(st["ou"], st["nu"]))
+        if changed else None})
 
 
 _AVPS = {}
@@ -300,34 +327,51 @@ def _apply_pair(ctx, hdr, direction, od, ou, nd, nu, source):
         log(rt, 0, "%s URI %s in a request of the dialog is neither the original nor the"
                    " replaced one (%s); left as it came" % (HDR[target], b2s(na.uri_raw), source))
         return
-    _want_reply_restore(ctx, target, na.display, na.uri_raw)
+    _want_reply_restore(ctx, target)
     disp = want_disp if nd != od else KEEP
     msg.set_name_addr(HDR[target], display=disp, uri=want_uri)
 
 
-def _direction_rr(ctx):
-    rr = ctx.rt.api("rr")
-    ftag = rr.get_route_param(ctx, "ftag")
+def route_params(params: str) -> dict:
+    """"lr;ftag=x;vsf=..." -> {"lr": "", "ftag": "x", ...} (names as written, as Kamailio)."""
+    out = {}
+    for p in params.split(";"):
+        k, _, v = p.partition("=")
+        k = k.strip(" \t")
+        if k and k not in out:
+            out[k] = v.strip(" \t")
+    return out
+
+
+def _direction_rr(ctx, params: dict):
+    """Kamailio's flow check: the ftag of our Route equal to the From tag ->
+    downstream; None without an ftag."""
+    ftag = params.get("ftag")
     if not ftag:
         return None
-    return DOWNSTREAM if rr.is_direction(ctx, "downstream") else UPSTREAM
+    tag = ctx.msg.from_tag
+    return UPSTREAM if tag is not None and b2s(tag) != ftag else DOWNSTREAM
 
 
-def restore_from_rr(ctx, hdrs=("from", "to")) -> int:
+def restore_from_rr(ctx, hdrs=("from", "to"), params=None) -> int:
     """Restore by our Route's vsf/vst params: 1 if something was there."""
     rt = ctx.rt
-    rr = rt.api("rr")
+    if params is None:
+        raw = rt.api("rr").get_route_params(ctx)
+        if raw is None:
+            return -1
+        params = route_params(raw)
     pw = s2b(P.restore_passwd)
     done = -1
     direction = None
     for hdr in hdrs:
         name = P.rr_from_store_param if hdr == "from" else P.rr_to_store_param
-        val = rr.get_route_param(ctx, name)
-        dval = rr.get_route_param(ctx, name + "d")
+        val = params.get(name)
+        dval = params.get(name + "d")
         if not val and not dval:
             continue
         if direction is None:
-            direction = _direction_rr(ctx)
+            direction = _direction_rr(ctx, params)
             if direction is None:
                 log(rt, -1, "cannot tell the direction of a sequential request: the Route"
                             " has no ftag (modparam(\"rr\", \"append_fromtag\", 1))")
@@ -342,10 +386,12 @@ def restore_from_rr(ctx, hdrs=("from", "to")) -> int:
             try:
                 od, nd, check = decode_displays(dval, pw)
             except ValueError:
-                od = nd = na.display
+                od = nd = SAME
                 log(rt, 0, "bad %s Route parameter; display left as it came" % (name + "d"))
+            if od is SAME:
+                od = nd = na.display
         if val:
-            other = decode_rr(val, na.uri_raw, pw)
+            other = decode_rr(val, na.uri_raw, pw, checked=check is not None)
             if other is None:
                 log(rt, 0, "%s URI %s does not match the %s Route parameter (changed by an"
                            " endpoint?); left as it came" % (HDR[target], b2s(na.uri_raw), name))
@@ -388,13 +434,14 @@ def _rr_callback(ctx, params):
         return
     if ctx.data.get("uac.restored"):
         return
-    rr = ctx.rt.api("rr")
-    if not any(rr.get_route_param(ctx, n) for n in (
-            P.rr_from_store_param, P.rr_to_store_param,
-            P.rr_from_store_param + "d", P.rr_to_store_param + "d")):
+    if P.rr_from_store_param not in params and P.rr_to_store_param not in params:
+        return          # cheap test first: most loose-routed requests carry neither
+    p = route_params(params)
+    if not any(p.get(n) for n in (P.rr_from_store_param, P.rr_to_store_param,
+                                  P.rr_from_store_param + "d", P.rr_to_store_param + "d")):
         return
     ctx.data["uac.restored"] = True
-    restore_from_rr(ctx)
+    restore_from_rr(ctx, params=p)
 
 
 def _dlg_callback(ctx, dlg, direction):

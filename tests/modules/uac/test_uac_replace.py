@@ -151,6 +151,8 @@ def test_displays_round_trip():
     for old, new in ((b'"Alice"', None), (None, b"batman"), (b"A", b"B")):
         assert RP.decode_displays(RP.encode_displays(old, new, b"pw"), b"pw") == (old, new, None)
         assert RP.decode_displays(RP.encode_displays(old, new, b"", "0a0b0c0d"), b"") == (old, new, "0a0b0c0d")
+    assert RP.encode_displays(b"A", b"A", b"", "0a0b0c0d") == "0a0b0c0d"
+    assert RP.decode_displays("0a0b0c0d", b"") == (RP.SAME, RP.SAME, "0a0b0c0d")
 
 
 # --- the manual's examples ------------------------------------------------------------------
