@@ -88,7 +88,16 @@ class LockSet:
 
     def acquire(self, i: int, timeout: float = None) -> bool:
         """Take lock `i`; False when `timeout` seconds passed first."""
-        if not self._sems[i].acquire(True, timeout):
+        sem = self._sems[i]
+        # A free lock is taken without computing a deadline first.
+        if not sem.acquire(False) and not sem.acquire(True, timeout):
+            return False
+        _Q.pack_into(self._owners, 8 * i, _pid)
+        return True
+
+    def try_acquire(self, i: int) -> bool:
+        """Take lock `i` only if it is free right now."""
+        if not self._sems[i].acquire(False):
             return False
         _Q.pack_into(self._owners, 8 * i, _pid)
         return True

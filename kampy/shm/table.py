@@ -12,18 +12,32 @@ the caller compares it with (kampy uses ``time.time()``; 0 = never expires),
 ``flags`` an int64 for the caller's bits, plus any int64 ``header_fields``
 named at creation (e.g. a dialog state).
 
-Concurrency: bucket b is guarded by lock ``b % nlocks``; the allocator and its
-journal by one more lock.  Lock order is always bucket, then allocator.  Reads
-take the bucket lock too (a freed block can be reused at once), but decode the
-value only after releasing it.  Callbacks (``update``'s fn, ``scan``'s fn) run
-under the bucket lock: keep them short, pure, and off the table.
+Concurrency: bucket b is guarded by lock ``b % nlocks`` (its "stripe"); the
+allocator and its journal by one more lock.  Lock order is always bucket, then
+allocator.  Reads take the bucket lock too (a freed block can be reused at
+once), but decode the value only after releasing it.  Callbacks (``update``'s
+fn, ``scan``'s fn) run under the bucket lock: keep them short, pure, and off
+the table.
 
-Crash consistency: a new version is written completely into a fresh block, then
-the one pointer that links it is switched, then the old block is freed -- and
-the switch, the free and the record count are one journaled transaction (see
-slab.py), so a writer killed at any point leaves the old or the new version,
-never a mix, and no leaked block.  ``LockSet.recover`` replays an interrupted
-transaction before releasing the dead writer's locks.
+Spare blocks: each stripe keeps at most one free block per (small) size class,
+the block its last replace or delete let go.  A write that finds a spare of the
+class it needs uses it and keeps the old block as the new spare, so the common
+update / insert / delete touches only stripe words, under the stripe lock
+alone, and writers in different stripes do not serialize on the allocator.
+Spares are bounded (one per class up to 4 KiB per stripe, and together at most
+an eighth of the heap); a write that finds the heap full first gives every
+spare it can lock back to the heap and tries again, and ``trim`` gives all of
+them back.
+
+Crash consistency: a new version is written completely into a fresh (or spare)
+block, then the one pointer that links it is switched, then the old block is
+freed or kept as the spare -- and the switch, the free or spare swap and the
+record count are one journaled transaction: in the stripe's own journal when
+only stripe words change, else in the allocator's (see slab.py).  So a writer
+killed at any point leaves the old or the new version, never a mix, and no
+leaked block.  ``LockSet.recover`` replays an interrupted transaction before
+releasing the dead writer's locks; a writer that takes a lock whose journal is
+still pending replays it first.
 
 Capacity: a record bigger than 64 KiB, or one that finds the heap full, is
 refused -- that one operation returns False (``update``: ``Table.FULL``), the
@@ -31,16 +45,17 @@ refusal is counted in ``errors_full`` and logged (at most once a second per
 process), and nothing else changes.
 """
 
-import hashlib
 import logging
 import struct
 import time
+import zlib
 
 import msgpack
 
 from .arena import ShmError
+from . import locks as _locks
 from .locks import LockSet, LockTimeout
-from .slab import MAX_BLOCK, PAGE, Slab, Txn, size_class
+from .slab import MAX_BLOCK, NCLASS, PAGE, Slab, Txn, size_class
 
 __all__ = ["Table"]
 
@@ -48,14 +63,19 @@ log = logging.getLogger("kampy.shm")
 
 # Layout of a table's arena region (little-endian int64 unless noted):
 #
-#   0         8*nlocks   records per lock stripe (changed only under that stripe's lock)
-#   cnt_end   8*buckets  bucket heads: offset of the bucket's first record, 0 = empty
+#   0         SB*nlocks  stripe areas, SB bytes each (a multiple of 64), changed only
+#                        under that stripe's lock:
+#                 +0        8       count    records in the stripe
+#                 +8        8       jn       journal entries to apply (0 = none): commit point
+#                 +16       16*JS   journal  (offset, word) pairs, JS = max(4, 2 + k)
+#                 +16+16*JS 8*11    spare[c] a free block of class c kept by the stripe (0 = none)
+#   bkt       8*buckets  bucket heads: offset of the bucket's first record, 0 = empty
 #   slab      ...        allocator words, journal, page descriptors, heap (slab.py)
 #
 # A record, in one heap block (offsets from the block start):
 #
 #   +0    8    next      offset of the next record of the bucket chain (0 = end)
-#   +8    8    hash      uint64, BLAKE2b-64 of the key; bucket = hash % buckets
+#   +8    8    hash      uint64, CRC-32 of the key, mixed (_hash); bucket = hash % buckets
 #   +16   8    expires   float64 seconds, absolute, 0 = never
 #   +24   8    flags     int64
 #   +32   4    vlen      uint32, bytes of msgpack value
@@ -66,13 +86,19 @@ log = logging.getLogger("kampy.shm")
 #   +40+8k     key bytes, then value bytes
 #
 # A record lives in the smallest power-of-two block (64 B .. 64 KiB) that holds it.
+# A spare block is allocated in the slab but linked only from its spare slot;
+# its contents are garbage.
 
 _Q = struct.Struct("<q")
 _D = struct.Struct("<d")
-_LINK = struct.Struct("<qQ")
+_LINK = struct.Struct("<qQ16xIH")
 _VK = struct.Struct("<IHB")
 _HDR0 = "<qQdqIHBx"
 _HDR_BYTES = 40
+
+# Spares: classes up to this one (64 << 6 = 4 KiB), within an eighth of the heap.
+_SPARE_MAX_CLS = 6
+_SJ = 16
 
 _pack = msgpack.Packer(use_bin_type=True).pack
 
@@ -87,8 +113,23 @@ def _key(key):
     return bytes(key), 0
 
 
-def _hash(kb):
-    return int.from_bytes(hashlib.blake2b(kb, digest_size=8).digest(), "little")
+def _hash(kb, crc=zlib.crc32):
+    """CRC-32 (stable across processes, unlike hash() of bytes, and cheap), then a
+    multiplicative mix: CRC is linear, so keys differing only in a counter would
+    otherwise pile into some of the power-of-two buckets.  The record keeps it
+    only to skip most key compares, so 32 bits are plenty."""
+    return (crc(kb) * 0x9E3779B97F4A7C15 >> 32) & 0xFFFFFFFF
+
+
+_WORDS = {}
+
+
+def _words(n):
+    """struct for n int64 words (journal entries), cached."""
+    st = _WORDS.get(n)
+    if st is None:
+        st = _WORDS[n] = struct.Struct("<%dq" % n)
+    return st
 
 
 def _float_word(x):
@@ -135,11 +176,19 @@ class Table:
         self._hdr = struct.Struct(_HDR0 + "q" * len(fields))
         self._zeros = (0,) * len(fields)
         npages = -(-heap_bytes // PAGE)
-        self._buf = buf = arena.region(self._region_bytes(buckets, nlocks, npages))
-        self._bkt = _align(8 * nlocks)
+        self._sb = self._stripe_bytes(len(fields))
+        self._spares = _SJ + 16 * self._journal_max(len(fields))
+        smax = _SPARE_MAX_CLS
+        while smax >= 0 and nlocks * (128 << smax) > npages * PAGE // 8:
+            smax -= 1
+        self._smax = smax
+        self._buf = buf = arena.region(self._region_bytes(buckets, nlocks, npages, len(fields)))
+        self._bkt = _align(self._sb * nlocks)
         self._slab = Slab(buf, _align(self._bkt + 8 * buckets), npages)
         self._alloc_lock = nlocks
         self.locks = LockSet(arena, nlocks + 1, name="table " + name, on_recover=self._on_recover)
+        self._sems = self.locks._sems
+        self._owners = self.locks._owners
         self._last_log = 0.0
         # Crash tests set this to a callable that kills the process at a stage
         # of a write: "written" (new record complete, nothing linked yet) or
@@ -147,31 +196,54 @@ class Table:
         self._test_hook = None
 
     @staticmethod
-    def _region_bytes(buckets, nlocks, npages):
-        return _align(8 * nlocks) + _align(8 * buckets) + Slab.layout_bytes(npages)
+    def _journal_max(nfields):
+        return max(4, 2 + nfields)
 
     @staticmethod
-    def layout_bytes(buckets: int, nlocks: int, heap_bytes: int) -> int:
-        """Arena bytes a Table with these parameters needs, padding included."""
+    def _stripe_bytes(nfields):
+        return _align(_SJ + 16 * Table._journal_max(nfields) + 8 * NCLASS)
+
+    @staticmethod
+    def _region_bytes(buckets, nlocks, npages, nfields):
+        return (_align(Table._stripe_bytes(nfields) * nlocks) + _align(8 * buckets)
+                + Slab.layout_bytes(npages))
+
+    @staticmethod
+    def layout_bytes(buckets: int, nlocks: int, heap_bytes: int, nfields: int = 0) -> int:
+        """Arena bytes a Table with these parameters (and header fields) needs."""
         npages = -(-heap_bytes // PAGE)
-        return (Table._region_bytes(buckets, nlocks, npages) + 64
+        return (Table._region_bytes(buckets, nlocks, npages, nfields) + 64
                 + LockSet.layout_bytes(nlocks + 1))
 
     # --- locking --------------------------------------------------------------------------
 
     def _lock(self, i):
-        if not self.locks.acquire(i, self.lock_timeout):
+        # LockSet.acquire, inlined: this runs for every operation.
+        if not self._sems[i].acquire(False) and not self._sems[i].acquire(True, self.lock_timeout):
             raise LockTimeout("shm table %s: lock %d held by pid %d for more than %.1fs"
                               % (self.name, i, self.locks.owner(i), self.lock_timeout))
+        _Q.pack_into(self._owners, 8 * i, _locks._pid)
+        if i < self._nl and _Q.unpack_from(self._buf, self._sb * i + 8)[0]:
+            # Its writer died and nobody ran recover(): finish the update now.
+            self._stripe_replay(i)
+
+    def _unlock(self, i):
+        _Q.pack_into(self._owners, 8 * i, 0)
+        self._sems[i].release()
 
     def _alock(self):
         self._lock(self._alloc_lock)
         if self._slab.pending():
-            # Its writer died and nobody ran recover(): finish the update now.
             self._slab.replay()
 
     def _on_recover(self, stolen):
+        done = False
+        for i in stolen:
+            if i < self._nl:
+                done = self._stripe_replay(i) or done
         if self._alloc_lock in stolen and self._slab.replay():
+            done = True
+        if done:
             return "shm table %s: finished an update interrupted by a dead process" % self.name
         return None
 
@@ -182,6 +254,87 @@ class Table:
 
     _hash = staticmethod(_hash)
 
+    # --- the stripe journal -------------------------------------------------------------------
+
+    def _stripe_commit(self, s, words):
+        """Apply (offset, word, ...) atomically, like Slab.commit but in stripe s's journal."""
+        buf = self._buf
+        jn = self._sb * s + 8
+        n = len(words)
+        _words(n).pack_into(buf, jn + 8, *words)
+        _Q.pack_into(buf, jn, n >> 1)
+        if self._test_hook is not None:
+            self._test_hook("committed")
+        pack = _Q.pack_into
+        for i in range(0, n, 2):
+            pack(buf, words[i], words[i + 1])
+        pack(buf, jn, 0)
+
+    def _stripe_pending(self, s) -> int:
+        return _Q.unpack_from(self._buf, self._sb * s + 8)[0]
+
+    def _stripe_replay(self, s) -> bool:
+        buf = self._buf
+        jn = self._sb * s + 8
+        n = _Q.unpack_from(buf, jn)[0]
+        if n == 0:
+            return False
+        if 0 < n <= self._journal_max(len(self.header_fields)):
+            flat = struct.unpack_from("<%dq" % (2 * n), buf, jn + 8)
+            for i in range(0, 2 * n, 2):
+                _Q.pack_into(buf, flat[i], flat[i + 1])
+        _Q.pack_into(buf, jn, 0)
+        return True
+
+    def _spare_slot(self, s, cls):
+        """Address of stripe s's spare word for class cls, or 0 when cls keeps no spare."""
+        return self._sb * s + self._spares + 8 * cls if cls <= self._smax else 0
+
+    def _release_spares(self, s, t):
+        """Give stripe s's spares back to the heap inside allocator transaction t."""
+        for c in range(self._smax + 1):
+            a = self._sb * s + self._spares + 8 * c
+            blk = t.get(a)
+            if blk:
+                self._slab.free(t, blk)
+                t.set(a, 0)
+
+    def _reclaim(self, s):
+        """Heap full: free every spare we can lock (s is held by us, with the allocator lock).
+
+        Other stripes are only tried, never waited for: we hold the allocator
+        lock, and waiting for a bucket lock under it could deadlock.
+        """
+        t = Txn(self._buf)
+        self._release_spares(s, t)
+        self._slab.commit(t)
+        for j in range(self._nl):
+            if j == s or not self.locks.try_acquire(j):
+                continue
+            try:
+                if _Q.unpack_from(self._buf, self._sb * j + 8)[0]:
+                    self._stripe_replay(j)
+                t = Txn(self._buf)
+                self._release_spares(j, t)
+                self._slab.commit(t)
+            finally:
+                self._unlock(j)
+
+    def trim(self) -> None:
+        """Give every stripe's spare blocks back to the heap (tests, or before a report)."""
+        for s in range(self._nl):
+            self._lock(s)
+            try:
+                self._alock()
+                try:
+                    t = Txn(self._buf)
+                    self._release_spares(s, t)
+                    self._slab.commit(t)
+                finally:
+                    self._unlock(self._alloc_lock)
+            finally:
+                self._unlock(s)
+
     # --- records ----------------------------------------------------------------------------
 
     def _find(self, b, h, kb):
@@ -191,10 +344,10 @@ class Table:
         off = _Q.unpack_from(buf, prev)[0]
         klen = len(kb)
         ko = self._koff
+        unpack = _LINK.unpack_from
         while off:
-            nxt, hh = _LINK.unpack_from(buf, off)
-            if hh == h and _VK.unpack_from(buf, off + 32)[1] == klen \
-                    and buf[off + ko:off + ko + klen] == kb:
+            nxt, hh, _, kl = unpack(buf, off)
+            if hh == h and kl == klen and buf[off + ko:off + ko + klen] == kb:
                 return prev, off
             prev, off = off, nxt
         return prev, 0
@@ -210,6 +363,10 @@ class Table:
         vo = off + self._koff + klen
         return bytes(self._buf[vo:vo + vlen])
 
+    def _class_of(self, off):
+        vlen, klen, _ = _VK.unpack_from(self._buf, off + 32)
+        return size_class(self._koff + klen + vlen)
+
     def _extras(self, fields):
         if not fields:
             return self._zeros
@@ -218,47 +375,93 @@ class Table:
             raise TypeError("table %s has no header field %s" % (self.name, ", ".join(fields)))
         return vals
 
+    def _write(self, off, h, kb, kstr, vb, fields):
+        buf = self._buf
+        self._tail.pack_into(buf, off + 8, h, fields[0], fields[1], len(vb), len(kb), kstr,
+                             *fields[2:])
+        ko = off + self._koff
+        ke = ko + len(kb)
+        buf[ko:ke] = kb
+        buf[ke:ke + len(vb)] = vb
+        if self._test_hook is not None:
+            self._test_hook("written")
+
     def _commit_record(self, s, prev, old, h, kb, kstr, vb, fields, cls):
         """Write a record into a fresh block and link it where `old` was (or at `prev`)."""
-        slab = self._slab
         buf = self._buf
+        # Fast path: a spare of our class takes the record, the old block (if
+        # any) becomes the spare of its class; only stripe words change.
+        spares = self._sb * s + self._spares
+        smax = self._smax
+        slot = spares + 8 * cls if cls <= smax else 0
+        new = _Q.unpack_from(buf, slot)[0] if slot else 0
+        oslot = 0
+        if old:
+            vlen, klen, _ = _VK.unpack_from(buf, old + 32)
+            ocls = size_class(self._koff + klen + vlen)
+            if ocls <= smax:
+                oslot = spares + 8 * ocls
+        if new:
+            if not old:
+                cnt = self._sb * s
+                words = [slot, 0, cnt, _Q.unpack_from(buf, cnt)[0] + 1, prev, new]
+            elif oslot == slot:
+                words = [slot, old, prev, new]
+            elif oslot and not _Q.unpack_from(buf, oslot)[0]:
+                words = [slot, 0, oslot, old, prev, new]
+            else:
+                new = 0
+            if new:
+                # The spare is ours alone: its chain word is written directly.
+                _Q.pack_into(buf, new, _Q.unpack_from(buf, old)[0] if old else 0)
+                self._write(new, h, kb, kstr, vb, fields)
+                self._stripe_commit(s, words)
+                return True
+        slab = self._slab
         self._alock()
         try:
             t = Txn(buf)
             off = slab.alloc(t, cls)
             if not off:
-                slab.count_error()
-                return False
-            self._tail.pack_into(buf, off + 8, h, fields[0], fields[1], len(vb), len(kb), kstr,
-                                 *fields[2:])
-            ko = off + self._koff
-            buf[ko:ko + len(kb)] = kb
-            buf[ko + len(kb):ko + len(kb) + len(vb)] = vb
+                self._reclaim(s)
+                t = Txn(buf)
+                off = slab.alloc(t, cls)
+                if not off:
+                    slab.count_error()
+                    return False
+            self._write(off, h, kb, kstr, vb, fields)
             t.set(off, t.get(old) if old else 0)
-            if self._test_hook is not None:
-                self._test_hook("written")
             t.set(prev, off)
             if old:
-                slab.free(t, old)
+                if oslot and not t.get(oslot):
+                    t.set(oslot, old)
+                else:
+                    slab.free(t, old)
             else:
-                cnt = 8 * s
+                cnt = self._sb * s
                 t.set(cnt, t.get(cnt) + 1)
             slab.commit(t, self._test_hook)
             return True
         finally:
-            self.locks.release(self._alloc_lock)
+            self._unlock(self._alloc_lock)
 
     def _remove(self, s, prev, old):
+        buf = self._buf
+        cnt = self._sb * s
+        slot = self._spare_slot(s, self._class_of(old))
+        if slot and not _Q.unpack_from(buf, slot)[0]:
+            self._stripe_commit(s, [prev, _Q.unpack_from(buf, old)[0], slot, old,
+                                    cnt, _Q.unpack_from(buf, cnt)[0] - 1])
+            return
         self._alock()
         try:
-            t = Txn(self._buf)
+            t = Txn(buf)
             t.set(prev, t.get(old))
             self._slab.free(t, old)
-            cnt = 8 * s
             t.set(cnt, t.get(cnt) - 1)
             self._slab.commit(t, self._test_hook)
         finally:
-            self.locks.release(self._alloc_lock)
+            self._unlock(self._alloc_lock)
 
     def _refuse(self, nbytes, count=True):
         """Count and log a refused record; called with no lock held."""
@@ -267,7 +470,7 @@ class Table:
             try:
                 self._slab.count_error()
             finally:
-                self.locks.release(self._alloc_lock)
+                self._unlock(self._alloc_lock)
         now = time.monotonic()
         if now - self._last_log >= 1.0:
             self._last_log = now
@@ -278,13 +481,15 @@ class Table:
     def _store(self, key, value, expires, flags, fields, replace):
         kb, kstr = _key(key)
         vb = _pack(value)
-        hdr = (float(expires), int(flags)) + self._extras(fields)
+        hdr = (float(expires), int(flags)) + (self._extras(fields) if fields else self._zeros)
         nbytes = self._koff + len(kb) + len(vb)
-        cls = size_class(nbytes)
-        if cls < 0:
+        cls = (nbytes - 1).bit_length() - 6 if nbytes > 64 else 0      # size_class, inlined
+        if cls >= NCLASS:
             self._refuse(nbytes)
             return False
-        h, b, s = self._where(kb)
+        h = self._hash(kb)
+        b = h % self._nb
+        s = b % self._nl
         self._lock(s)
         try:
             prev, old = self._find(b, h, kb)
@@ -292,7 +497,7 @@ class Table:
                 return False
             ok = self._commit_record(s, prev, old, h, kb, kstr, vb, hdr, cls)
         finally:
-            self.locks.release(s)
+            self._unlock(s)
         if not ok:
             self._refuse(nbytes, count=False)
         return ok
@@ -308,15 +513,22 @@ class Table:
         return self._store(key, value, expires, flags, fields, True)
 
     def get(self, key, default=None):
-        kb, _ = _key(key)
-        h, b, s = self._where(kb)
+        kb = key.encode() if isinstance(key, str) else bytes(key)
+        h = self._hash(kb)
+        b = h % self._nb
+        s = b % self._nl
         self._lock(s)
         try:
-            _, off = self._find(b, h, kb)
-            raw = self._raw_value(off) if off else None
+            off = self._find(b, h, kb)[1]
+            if not off:
+                return default
+            buf = self._buf
+            vlen, klen, _ = _VK.unpack_from(buf, off + 32)
+            vo = off + self._koff + klen
+            raw = bytes(buf[vo:vo + vlen])
         finally:
-            self.locks.release(s)
-        return default if raw is None else _unpack(raw)
+            self._unlock(s)
+        return _unpack(raw)
 
     def __contains__(self, key) -> bool:
         kb, _ = _key(key)
@@ -325,7 +537,7 @@ class Table:
         try:
             return self._find(b, h, kb)[1] != 0
         finally:
-            self.locks.release(s)
+            self._unlock(s)
 
     def update(self, key, fn, default=None):
         """Read-modify-write one record under its bucket lock.
@@ -339,7 +551,9 @@ class Table:
         fn runs under the lock: no I/O, no calls into this table.
         """
         kb, kstr = _key(key)
-        h, b, s = self._where(kb)
+        h = self._hash(kb)
+        b = h % self._nb
+        s = b % self._nl
         refused = 0
         self._lock(s)
         try:
@@ -347,7 +561,8 @@ class Table:
             if old:
                 v = self._hdr.unpack_from(self._buf, old)
                 hdr = (v[2], v[3]) + v[7:]
-                cur = _unpack(self._raw_value(old))
+                vo = old + self._koff + v[5]
+                cur = _unpack(self._buf[vo:vo + v[4]])      # decoded under the lock: no copy
             else:
                 hdr = (0.0, 0) + self._zeros
                 cur = default
@@ -360,13 +575,13 @@ class Table:
                 return res
             vb = _pack(res)
             nbytes = self._koff + len(kb) + len(vb)
-            cls = size_class(nbytes)
-            if cls < 0:
+            cls = (nbytes - 1).bit_length() - 6 if nbytes > 64 else 0      # size_class
+            if cls >= NCLASS:
                 refused = nbytes
             elif not self._commit_record(s, prev, old, h, kb, kstr, vb, hdr, cls):
                 refused = -nbytes
         finally:
-            self.locks.release(s)
+            self._unlock(s)
         if refused:
             self._refuse(abs(refused), count=refused > 0)
             return Table.FULL
@@ -382,7 +597,7 @@ class Table:
                 self._remove(s, prev, old)
             return old != 0
         finally:
-            self.locks.release(s)
+            self._unlock(s)
 
     def header(self, key):
         """(expires, flags, *header_fields) of a record, or None; no decoding."""
@@ -393,7 +608,7 @@ class Table:
             _, off = self._find(b, h, kb)
             hdr = self._hdr.unpack_from(self._buf, off) if off else None
         finally:
-            self.locks.release(s)
+            self._unlock(s)
         return None if hdr is None else (hdr[2], hdr[3]) + hdr[7:]
 
     def set_header(self, key, expires=None, flags=None, **fields) -> bool:
@@ -408,25 +623,23 @@ class Table:
             _, off = self._find(b, h, kb)
             if not off:
                 return False
-            self._alock()
-            try:
-                t = Txn(self._buf)
-                if expires is not None:
-                    t.set(off + 16, _float_word(expires))
-                if flags is not None:
-                    t.set(off + 24, int(flags))
-                for i, f in enumerate(self.header_fields):
-                    if f in fields:
-                        t.set(off + _HDR_BYTES + 8 * i, int(fields[f]))
-                self._slab.commit(t)
-            finally:
-                self.locks.release(self._alloc_lock)
+            words = []
+            if expires is not None:
+                words += (off + 16, _float_word(expires))
+            if flags is not None:
+                words += (off + 24, int(flags))
+            for i, f in enumerate(self.header_fields):
+                if f in fields:
+                    words += (off + _HDR_BYTES + 8 * i, int(fields[f]))
+            if words:
+                self._stripe_commit(s, words)
             return True
         finally:
-            self.locks.release(s)
+            self._unlock(s)
 
     def __len__(self) -> int:
-        return sum(struct.unpack_from("<%dq" % self._nl, self._buf, 0))
+        buf, sb = self._buf, self._sb
+        return sum([_Q.unpack_from(buf, sb * i)[0] for i in range(self._nl)])
 
     def _buckets(self):
         """Non-empty buckets: a racy peek at each head, re-read under the lock.
@@ -452,7 +665,7 @@ class Table:
                     raw.append((self._read_key(off), self._raw_value(off)))
                     off = _Q.unpack_from(buf, off)[0]
             finally:
-                self.locks.release(s)
+                self._unlock(s)
             for k, v in raw:
                 yield k, _unpack(v)
 
@@ -489,7 +702,7 @@ class Table:
                         prev = off
                     off = v[0]
             finally:
-                self.locks.release(s)
+                self._unlock(s)
         return out
 
     def collect_expired(self, now: float) -> list:
@@ -511,12 +724,19 @@ class Table:
         return self._slab.errors
 
     def mem_stats(self) -> dict:
+        """Heap figures; used_bytes counts the spare blocks too, spare_bytes says how many."""
+        spare = 0
+        for s in range(self._nl):
+            for c in range(self._smax + 1):
+                if _Q.unpack_from(self._buf, self._sb * s + self._spares + 8 * c)[0]:
+                    spare += 64 << c
         self._alock()
         try:
             st = self._slab.stats()
         finally:
-            self.locks.release(self._alloc_lock)
+            self._unlock(self._alloc_lock)
         st["records"] = len(self)
+        st["spare_bytes"] = spare
         return st
 
     def verify(self) -> list:
@@ -535,10 +755,20 @@ class Table:
             taken.append(self._alloc_lock)
             slab_problems, allocated = self._slab.verify()
             problems.extend(slab_problems)
-            counts = struct.unpack_from("<%dq" % self._nl, self._buf, 0)
+            buf = self._buf
+            counts = [_Q.unpack_from(buf, self._sb * i)[0] for i in range(self._nl)]
             seen = [0] * self._nl
             reachable = set()
-            buf = self._buf
+            for i in range(self._nl):
+                if _Q.unpack_from(buf, self._sb * i + 8)[0]:
+                    problems.append("stripe %d journal has unapplied entries" % i)
+                for c in range(NCLASS):
+                    blk = _Q.unpack_from(buf, self._sb * i + self._spares + 8 * c)[0]
+                    if not blk:
+                        continue
+                    if c > self._smax or allocated.get(blk) != c or blk in reachable:
+                        problems.append("stripe %d has a bad spare block at %d" % (i, blk))
+                    reachable.add(blk)
             for b in range(self._nb):
                 off = _Q.unpack_from(buf, self._bkt + 8 * b)[0]
                 while off:
@@ -560,7 +790,7 @@ class Table:
                 problems.append("%d allocated blocks are not linked" % len(leaked))
         finally:
             for i in reversed(taken):
-                self.locks.release(i)
+                self._unlock(i)
         return problems
 
     def __repr__(self):

@@ -63,7 +63,10 @@ def test_concurrent_inserts_and_deletes_leak_nothing(arena, children):
         children.fork(cleaner, w)
     assert children.wait_all() == [0] * WRITERS
     assert len(t) == 0 and t.verify() == []
-    assert t.mem_stats() == start
+    st = t.mem_stats()
+    assert st["used_bytes"] == st["spare_bytes"] > 0          # only spares are left
+    t.trim()
+    assert t.mem_stats() == start and t.verify() == []
 
 
 def test_dead_lock_holder_is_recovered_and_others_carry_on(arena, children):
@@ -156,19 +159,88 @@ def test_crash_mid_delete_and_insert_never_leaks(arena, children):
     t = Table(arena, "crash3", 8, 2, 1 << 20)
     for i in range(20):
         t.put("k%d" % i, i)
-    cases = [("written", lambda: t.insert("new", "x" * 2000), 20),
-             ("committed", lambda: t.delete("k3"), 19),
-             ("committed", lambda: t.insert("new", "x" * 2000), 20)]
-    for stage, op, n in cases:
+    # (stage, op, records after, locks held: a delete that keeps its block as
+    # the stripe's spare needs only the bucket lock)
+    cases = [("written", lambda: t.insert("new", "x" * 2000), 20, 2),
+             ("committed", lambda: t.delete("k3"), 19, 1),
+             ("committed", lambda: t.insert("new", "x" * 2000), 20, 2)]
+    for stage, op, n, locks in cases:
         def child(op=op, stage=stage):
             _crash_in(t, stage, "exit")
             op()
 
         pid = children.fork(child)
         assert children.wait(pid) == 7
-        assert arena.recover(pid) == 2
+        assert arena.recover(pid) == locks
         assert t.verify() == [] and len(t) == n
     assert "k3" not in t and t.get("new") == "x" * 2000
+
+
+def _spare_ready(t, key, value):
+    """Put key twice so that its stripe keeps a spare of the value's class."""
+    t.put(key, value)
+    t.put(key, value)
+    assert t.mem_stats()["spare_bytes"] > 0
+
+
+@pytest.mark.parametrize("stage,how", [("written", "kill"), ("committed", "kill"),
+                                       ("written", "exit"), ("committed", "exit")])
+def test_crash_in_a_spare_swap_leaves_old_or_new(arena, children, stage, how):
+    """The fast path (a stripe spare takes the new version) is as crash-safe as the slow one."""
+    t = Table(arena, "spare", 8, 2, 1 << 20)
+    old = {"version": 1, "pad": "o" * 300}
+    _spare_ready(t, "rec", old)
+    t.put("other", 5)
+    before = t.mem_stats()
+    assert before["spare_bytes"] > 0
+
+    def writer():
+        _crash_in(t, stage, how)
+        t.put("rec", {"version": 2, "pad": "n" * 301})      # same class: spare swap
+
+    pid = children.fork(writer)
+    assert children.wait(pid) == (7 if how == "exit" else -signal.SIGKILL)
+    if stage == "committed":
+        assert t._stripe_pending(t.lock_index("rec"))
+    assert arena.recover(pid) == 1                          # the bucket lock alone
+    want = old if stage == "written" else {"version": 2, "pad": "n" * 301}
+    assert t.get("rec") == want
+    assert t.verify() == [] and t.mem_stats() == before
+    assert t.get("other") == 5 and len(t) == 2
+
+
+def test_stripe_journal_replayed_by_next_locker_without_recover_hook(arena, children):
+    t = Table(arena, "spare2", 8, 2, 1 << 20)
+    _spare_ready(t, "rec", 1)
+
+    def writer():
+        _crash_in(t, "committed", "exit")
+        t.put("rec", 2)
+
+    pid = children.fork(writer)
+    children.wait(pid)
+    assert t.locks.held_by(pid) == [t.lock_index("rec")]
+    for i in t.locks.held_by(pid):                   # a bare release, no hook
+        t.locks.release(i)
+    assert t.get("rec") == 2 and t.verify() == []   # the next locker replays
+
+
+def test_heap_full_takes_back_spares_of_other_stripes(arena):
+    from kampy.shm.slab import PAGE
+    t = Table(arena, "tight", 64, 8, 8 * PAGE)      # one page of 128 B blocks, seven left
+    keys = ["k%d" % i for i in range(400)]
+    for k in keys:                                  # 128 B blocks: a spare in each stripe
+        t.put(k, "a" * 60)
+        t.put(k, "b" * 60)
+    for k in keys:
+        t.delete(k)
+    st = t.mem_stats()
+    assert st["spare_bytes"] > 0 and st["free_pages"] < 8
+    n = 0
+    while t.insert("big%d" % n, b"x" * 30000):      # 32 KiB blocks: needs whole pages
+        n += 1
+    assert n == 16 and t.mem_stats()["spare_bytes"] == 0
+    assert t.verify() == []
 
 
 def test_journal_replayed_by_next_writer_without_recover_hook(arena, children):
