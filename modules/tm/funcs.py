@@ -241,7 +241,12 @@ def pre_script(ctx) -> bool:
     tab = rt.tables.get("tm")
     if tab is None or msg.method == "CANCEL":
         return False
-    tid = tab.get(T.server_key(msg))
+    sk = T.server_key(msg)
+    if sk.startswith("k:"):
+        # t_relay() of this same message uses it again (RFC 3261 keys only:
+        # an RFC 2543 key holds the R-URI, which the script may change)
+        ctx.data["tm.sk"] = (msg, sk)
+    tid = tab.get(sk)
     if tid is None:
         return False
     if msg.method == "ACK":

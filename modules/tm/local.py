@@ -105,14 +105,15 @@ def send_built(rt, tid, req: bytes, hop_uri, sock, callback, data):
                "ri": P.retr_timer1, "cp": 0, "cs": 0, "g": 0}],
     }
     rec["eol"] = T.end_of_life(rec["m"], rec["t0"], P.max_inv_lifetime, P.max_noninv_lifetime)
+    rec["b"][0]["fd"] = rec["t0"] + min(P.fr_timer, rec["eol"] - rec["t0"])
     if not R.table(rt).put(T.tkey(tid), rec):
         rt.log(-1, "tm: transaction table full")
         return None
     rt.count("tm:created")
     rt.count("tm:current")
     rt.send(sock, hop[0], hop[1], req)
-    rt.timers.arm(P.retr_timer1, "tm", "r|%s|0" % tid, 0)
-    rt.timers.arm(min(P.fr_timer, rec["eol"] - rec["t0"]), "tm", "f|%s|0" % tid, 0)
+    from .timers import arm_branch
+    arm_branch(rt, tid, 0, rec["b"][0]["fd"], rec["t0"])
     return tid
 
 

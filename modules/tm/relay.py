@@ -89,6 +89,7 @@ def build_branches(ctx, tid, rec, first_new: int, base: bytes, dests) -> list:
     """The branch records for dests, requests built (branch_route run), nothing sent."""
     rt = ctx.rt
     new = []
+    fd = rt.now_ms() + capped_fr(rt, rec)      # the branches' final-response deadline
     for n, (uri, du) in enumerate(dests):
         idx = first_new + n
         bad = {"u": uri, "d": None, "r": b"", "c": 0, "f": 1, "ri": 0, "cp": 0, "cs": 0, "g": 0, "bad": 1}
@@ -122,15 +123,16 @@ def build_branches(ctx, tid, rec, first_new: int, base: bytes, dests) -> list:
         if REQUEST_OUT_CALLBACKS:
             _request_out(ctx, tid, idx, data)
         new.append({"u": uri, "d": [hop[0], hop[1]], "r": data, "c": 0, "f": 0, "ri": P.retr_timer1,
-                    "cp": 0, "cs": 0, "g": 0})
+                    "cp": 0, "cs": 0, "g": 0, "fd": fd})
     return new
 
 
 def start_branches(ctx, tid, first_new: int, new: list, rec=None) -> int:
     """Send stored branches and arm their timers; returns how many went out."""
+    from .timers import arm_branch
     rt = ctx.rt
     sock = ctx.send_socket or ctx.rcv or rt.default_socket()
-    fr = capped_fr(rt, rec)
+    now = rt.now_ms()
     sent = 0
     for n, b in enumerate(new):
         if b.get("bad"):
@@ -139,11 +141,10 @@ def start_branches(ctx, tid, first_new: int, new: list, rec=None) -> int:
         if rt.script.onsend_route is not None and \
                 not core_funcs.run_onsend(ctx, sock, b["d"][0], b["d"][1], b["r"]):
             # dropped in onsend_route: not sent; the branch ends by its fr timer
-            rt.timers.arm(fr, "tm", "f|%s|%d" % (tid, idx), 0)
+            rt.timers.arm(max(1, b["fd"] - now), "tm", "f|%s|%d" % (tid, idx), 0)
             continue
         rt.send(sock, b["d"][0], b["d"][1], b["r"])
-        rt.timers.arm(P.retr_timer1, "tm", "r|%s|%d" % (tid, idx), 0)
-        rt.timers.arm(fr, "tm", "f|%s|%d" % (tid, idx), 0)
+        arm_branch(rt, tid, idx, b["fd"], now)
         rt.count("tm:relayed_branches")
         sent += 1
     return sent
@@ -206,7 +207,8 @@ def create(ctx, store=True):
     rt = ctx.rt
     msg = ctx.msg
     tab = table(rt)
-    sk = T.server_key(msg)
+    cached = ctx.data.get("tm.sk")
+    sk = cached[1] if cached is not None and cached[0] is msg else T.server_key(msg)
     tid = T.new_tid()
     if not tab.insert(sk, tid, expires=0):
         return None, tab.get(sk)

@@ -72,6 +72,7 @@ def reply_hook(ctx) -> bool:
         nonlocal early
         if r is None or idx >= len(r["b"]):
             return tab.KEEP
+        decision["rec"] = r        # the version this update leaves: no second read
         b = r["b"][idx]
         rf = r.get("rf")
         if rf and "filtered" not in decision:
@@ -90,7 +91,12 @@ def reply_hook(ctx) -> bool:
             if b["cp"] and not b["cs"]:
                 b["cs"] = 1
                 decision["cancel"] = (b["r"], b["d"])
-            b["g"] += 1 if r["m"] == "INVITE" else 0   # stops Timer A
+            if r["m"] == "INVITE":
+                b["g"] += 1            # stops Timer A
+                if first:              # fr_inv_timer from now on: the branch timer re-arms to it
+                    now = rt.now_ms()
+                    b["fd"] = now + T.capped(now, r, P.fr_inv_timer if r.get("local")
+                                             else (r.get("frinv_ms") or P.fr_inv_timer))
             decision["gen"] = b["g"]
             if early is not None and not r.get("onr") and not r["fin"]:
                 R.send_upstream(rt, r, early)
@@ -113,7 +119,10 @@ def reply_hook(ctx) -> bool:
             if not r["fin"] or r["fin"] < 300:
                 r["fin"] = code
             if r["m"] == "INVITE":
-                decision["cancel_others"] = True
+                if r.get("onr") or r.get("local"):
+                    decision["cancel_others"] = True     # after onreply_route, as Kamailio does
+                else:
+                    decision["cancels"] = _mark_cancel(r)
             if not r["done"]:
                 r["done"] = 1
                 decision["finish"] = "2xx"
@@ -130,7 +139,7 @@ def reply_hook(ctx) -> bool:
         return r
     found = tab.update(T.tkey(tid), apply)
     rt.count("tm:received_replies")
-    if not decision:
+    if "rec" not in decision:
         if found is tab.KEEP and 200 <= code < 300 and cseq is not None and cseq.method == "INVITE" \
                 and tab.get(T.tkey(tid)) is None:
             # a 2xx retransmission after the transaction was forgotten: a
@@ -138,9 +147,7 @@ def reply_hook(ctx) -> bool:
             from kampy.worker import forward_reply
             forward_reply(ctx)
         return True          # otherwise absorbed (finished, or bad branch index)
-    rec = tab.get(T.tkey(tid))
-    if rec is None:
-        return True
+    rec = decision["rec"]
     if rec.get("local"):
         return _local_reply(ctx, rec, tid, idx, code, decision)
     if REPLY_CALLBACKS and "retr_final" not in decision:
@@ -157,9 +164,6 @@ def reply_hook(ctx) -> bool:
     if "cancel" in decision:
         req, dst = decision["cancel"]
         R.send_cancel(rt, rec, req, dst)
-    if decision.get("first_1xx") and rec["m"] == "INVITE":
-        rt.timers.arm(T.capped(rt.now_ms(), rec, rec.get("frinv_ms") or P.fr_inv_timer), "tm",
-                      "f|%s|%d" % (tid, idx), decision["gen"])
     if decision.get("provisional"):
         if decision.get("sent"):
             return True
@@ -180,16 +184,23 @@ def reply_hook(ctx) -> bool:
             tab.update(T.tkey(tid), send_if_not_final)
         return True
     if decision.get("relay_2xx"):
-        _run_onreply(ctx, rec, tid)   # a 2xx is relayed even if the route drops it
-        data = _relay(rt, rec, ctx.msg)
+        if rec.get("onr") or REPLY_CALLBACKS or early is None:
+            _run_onreply(ctx, rec, tid)   # a 2xx is relayed even if the route drops it
+            data = _relay(rt, rec, ctx.msg)
+        else:
+            data = early                  # nothing could change it since: no second serialize
+            R.send_upstream(rt, rec, data)
+            rt.count("tm:relayed_replies")
         if rec["m"] != "INVITE" and not decision.get("stored"):
             # kept to answer retransmissions of a non-INVITE request; an
             # INVITE's 2xx is retransmitted end to end by the callee
             tab.update(T.tkey(tid), lambda r: _last(r, data, code))
+        for req, dst in decision.get("cancels", ()):
+            R.send_cancel(rt, rec, req, dst)
         if decision.get("cancel_others"):
             R.cancel_branches(rt, tid)
         rt.count("tm:2xx_transactions")
-        _wait(rt, tid)
+        _wait(rt, tid, rec["m"])
         return True
     _run_onreply(ctx, rec, tid)
     if decision.get("branch_failure"):
@@ -199,6 +210,22 @@ def reply_hook(ctx) -> bool:
     elif decision.get("finish") == "negative":
         finish(rt, tid)
     return True
+
+
+def _mark_cancel(r) -> list:
+    """Under the lock of a 2xx: every other pending branch is to be CANCELed
+    (those that rang now, the others once they do).  [(request, dst)] to send."""
+    r["canceled"] = 1
+    out = []
+    for b in r["b"]:
+        if b["f"] or b.get("bad") or b["cs"]:
+            continue
+        if b["c"] >= 100:
+            b["cs"] = 1
+            out.append((b["r"], b["d"]))
+        else:
+            b["cp"] = 1
+    return out
 
 
 def settle(rt, tid, ran: int):
@@ -243,9 +270,6 @@ def _local_reply(ctx, rec, tid, idx, code, decision) -> bool:
         return True
     if "ack" in decision:
         _send_ack(rt, rec, rec["b"][idx], ctx.msg)
-    if decision.get("first_1xx") and rec["m"] == "INVITE":
-        rt.timers.arm(T.capped(rt.now_ms(), rec, P.fr_inv_timer), "tm", "f|%s|%d" % (tid, idx),
-                      decision["gen"])
     if code > 100:
         deliver(rt, tid, rec, ctx.msg, code)
     if code >= 200:
@@ -331,7 +355,7 @@ def finish(rt, tid, timeout=False):
             if ctx.t.get("relayed"):
                 return        # new branches: the transaction goes on
             if ctx.data.get("tm.replied"):
-                _wait(rt, tid)
+                _wait(rt, tid, rec["m"])
                 return
             rec = tab.get(T.tkey(tid)) or rec
     send_best(rt, tid, rec)
@@ -366,7 +390,7 @@ def send_best(rt, tid, rec):
     rt.count("tm:%dxx_transactions" % (code // 100))
     if FINAL_CALLBACKS and code >= 300:
         _final_out(rt, rec, code)
-    _wait(rt, tid)
+    _wait(rt, tid, rec["m"])
 
 
 def _final(r, data, code):
@@ -390,7 +414,7 @@ def complete_local(rt, tid, code, reason):
     R.table(rt).update(T.tkey(tid), lambda r: _final(r, data, code))
     if FINAL_CALLBACKS and code >= 300:
         _final_out(rt, rec, code)
-    _wait(rt, tid)
+    _wait(rt, tid, rec["m"])
 
 
 def reply_local(ctx, code, reason, headers=(), body=b"", ctype=None) -> int:
@@ -421,7 +445,7 @@ def reply_local(ctx, code, reason, headers=(), body=b"", ctype=None) -> int:
             rt.timers.arm(P.retr_timer1, "tm", "g|%s|%d" % (tid, P.retr_timer1), 0)
         if FINAL_CALLBACKS and code >= 300:
             _final_out(rt, rec, code)
-        _wait(rt, tid)
+        _wait(rt, tid, rec["m"])
     return 1
 
 

@@ -1,11 +1,15 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """tm's timers, fired by the timer process (kind "tm").
 
-Keys: `r|tid|n` retransmit branch n (Timer A / E), `f|tid|n` final-response
-timeout of branch n (fr_timer, fr_inv_timer after a 1xx), `g|tid|ms`
-retransmit our negative final reply to an INVITE until its ACK (Timer G,
-ended by Timer H), `w|tid|0` forget the finished transaction.  Cancelling is
-lazy: an entry whose generation is older than the branch's is ignored.
+Keys: `r|tid|n` the timer of branch n: it retransmits the request (Timer A /
+E) and ends the branch when its final-response deadline passes (the
+branch's `fd`, absolute ms: fr_timer, moved to fr_inv_timer by the first
+1xx to an INVITE) -- one entry per branch, each firing re-arms it for
+whichever comes first; `f|tid|n` only the deadline (a branch dropped in
+onsend_route, never sent); `g|tid|ms` retransmit our negative final reply
+to an INVITE until its ACK (Timer G, ended by Timer H); `w|tid|0` forget
+the finished transaction.  Nothing is cancelled: an entry that finds its
+branch final (or, for `f`, a newer generation) does nothing.
 """
 
 from .params import P
@@ -17,7 +21,7 @@ def fire(rt, key, gen):
     kind, tid, arg = key.split("|")
     n = int(arg)
     if kind == "r":
-        retransmit(rt, tid, n, gen)
+        branch_timer(rt, tid, n)
     elif kind == "f":
         timeout(rt, tid, n, gen)
     elif kind == "g":
@@ -26,34 +30,75 @@ def fire(rt, key, gen):
         forget(rt, tid)
 
 
-def retransmit(rt, tid, n, gen):
+def arm_branch(rt, tid, n, fd, now=None):
+    """Start the timer of a branch just sent: first retransmission or deadline."""
+    now = rt.now_ms() if now is None else now
+    rt.timers.arm(max(1, min(P.retr_timer1, fd - now)), "tm", "r|%s|%d" % (tid, n), 0)
+
+
+def branch_timer(rt, tid, n):
+    """Retransmit the branch's request if it is due, time the branch out if
+    its deadline passed, and re-arm for the next of the two."""
     tab = R.table(rt)
+    now = rt.now_ms()
     out = {}
 
     def step(r):
         if r is None or n >= len(r["b"]):
             return tab.KEEP
         b = r["b"][n]
-        if b["f"] or b["g"] != gen or b.get("bad"):
+        if b["f"] or b.get("bad") or b.get("pend"):
             return tab.KEEP
+        fd = b.get("fd")
+        if fd is not None and now >= fd:
+            return _timeout_step(r, b, n, out)
+        out["rec"] = r
         if r["m"] == "INVITE" and b["c"] >= 100:
-            return tab.KEEP            # Timer A stops at the first provisional
+            if fd is not None:
+                out["next"] = fd - now     # Timer A stopped at the first provisional
+            return tab.KEEP
         out["req"], out["dst"] = b["r"], b["d"]
         if b["c"] >= 100:
             b["ri"] = P.retr_timer2    # Timer E in Proceeding: every T2
         else:
             b["ri"] = min(b["ri"] * 2, P.retr_timer2) if r["m"] != "INVITE" else b["ri"] * 2
-        out["next"] = b["ri"]
+        out["next"] = b["ri"] if fd is None else min(b["ri"], fd - now)
         return r
     tab.update(T.tkey(tid), step)
-    if not out:
+    if "timeout" in out:
+        _timed_out(rt, tid, n, out)
         return
-    rec = tab.get(T.tkey(tid))
-    if rec is None:
+    if "next" not in out:
         return
-    rt.send(R._sock(rt, rec["sock"]), out["dst"][0], out["dst"][1], out["req"])
-    rt.count("tm:retransmissions")
-    rt.timers.arm(out["next"], "tm", "r|%s|%d" % (tid, n), gen)
+    if "req" in out:
+        rt.send(R._sock(rt, out["rec"]["sock"]), out["dst"][0], out["dst"][1], out["req"])
+        rt.count("tm:retransmissions")
+    rt.timers.arm(max(1, out["next"]), "tm", "r|%s|%d" % (tid, n), 0)
+
+
+def _timeout_step(r, b, n, out):
+    """Under the lock: branch n ends with a local 408."""
+    out["timeout"] = True
+    out["rec"] = r
+    # a branch that rang is CANCELed; one that never answered is just
+    # abandoned (RFC 3261 §9.1: no CANCEL before a provisional reply)
+    out["cancel"] = r["m"] == "INVITE" and b["c"] >= 100 and not b["cs"]
+    if out["cancel"]:
+        b["cs"] = 1
+    b["f"] = 1
+    b["c"] = 408
+    b["g"] += 1
+    out["req"], out["dst"] = b["r"], b["d"]
+    best = r.get("best")
+    if best is None or T.best_reply([(0, best[0]), (1, 408)]) == 1:
+        r["best"] = [408, b"", n, "Request Timeout"]
+    if r.get("bfr") and not r["done"] and not r["fin"]:
+        r["bfp"] = r.get("bfp", 0) + 1
+        out["branch_failure"] = True
+    elif all(x["f"] for x in r["b"]) and not r["done"] and not r["fin"]:
+        r["done"] = 1
+        out["finish"] = True
+    return r
 
 
 def timeout(rt, tid, n, gen):
@@ -67,33 +112,18 @@ def timeout(rt, tid, n, gen):
         b = r["b"][n]
         if b["f"] or b["g"] != gen or b.get("pend"):
             return tab.KEEP
-        # a branch that rang is CANCELed; one that never answered is just
-        # abandoned (RFC 3261 §9.1: no CANCEL before a provisional reply)
-        out["cancel"] = r["m"] == "INVITE" and b["c"] >= 100 and not b["cs"]
-        if out["cancel"]:
-            b["cs"] = 1
-        b["f"] = 1
-        b["c"] = 408
-        b["g"] += 1
-        out["req"], out["dst"] = b["r"], b["d"]
-        best = r.get("best")
-        if best is None or T.best_reply([(0, best[0]), (1, 408)]) == 1:
-            r["best"] = [408, b"", n, "Request Timeout"]
-        if r.get("bfr") and not r["done"] and not r["fin"]:
-            r["bfp"] = r.get("bfp", 0) + 1
-            out["branch_failure"] = True
-        elif all(x["f"] for x in r["b"]) and not r["done"] and not r["fin"]:
-            r["done"] = 1
-            out["finish"] = True
-        return r
+        return _timeout_step(r, b, n, out)
     tab.update(T.tkey(tid), step)
-    if not out:
-        return
+    if out:
+        _timed_out(rt, tid, n, out)
+
+
+def _timed_out(rt, tid, n, out):
     rt.count("tm:timeouts")
-    rec = tab.get(T.tkey(tid))
-    if rec is not None and out.get("cancel"):
+    rec = out["rec"]
+    if out.get("cancel"):
         R.send_cancel(rt, rec, out["req"], out["dst"])
-    if out.get("branch_failure") and rec is not None:
+    if out.get("branch_failure"):
         from .bfailure import run_branch_failure
         from .replies import settle
         run_branch_failure(rt, rec, tid, n, 408, None)
@@ -116,13 +146,25 @@ def reply_retransmit(rt, tid, interval):
 
 
 def forget(rt, tid):
+    """Drop a finished transaction (its record and its index) -- unless it
+    is still running (failure-route branches): then look again later."""
     tab = R.table(rt)
-    rec = tab.get(T.tkey(tid))
-    if rec is None:
+    box = {}
+
+    def step(r):
+        if r is None:
+            return tab.KEEP
+        if not r.get("fin") and not r.get("done") and rt.now_ms() - r["t0"] < P.max_inv_lifetime:
+            box["again"] = True
+            return tab.KEEP
+        box["sk"] = r["sk"]
+        return tab.DELETE
+    tab.update(T.tkey(tid), step)
+    if "again" in box:
+        rt.timers.arm(P.wt_timer, "tm", "w|%s|0" % tid, 0)
         return
-    if not rec.get("fin") and not rec.get("done") and rt.now_ms() - rec["t0"] < P.max_inv_lifetime:
-        rt.timers.arm(P.wt_timer, "tm", "w|%s|0" % tid, 0)   # still running (failure route branches)
+    if "sk" not in box:
         return
-    tab.delete(rec["sk"])
-    tab.delete(T.tkey(tid))
+    if box["sk"]:
+        tab.delete(box["sk"])
     rt.count("tm:current", -1)

@@ -18,7 +18,10 @@ the branch-failure route name and bfp how many branch-failure routes are
 running (the transaction is not completed while one runs).
 A branch: u URI, d [ip, port], r request sent, c highest code received,
 f final received, ri retransmission interval, cp CANCEL pending, cs CANCEL
-sent, g timer generation, pend a slot reserved while its request is built.
+sent, g generation (bumped by the first 1xx to an INVITE and the final), fd
+the final-response deadline in ms (fr_timer, then fr_inv_timer from the first
+1xx to an INVITE; see timers.py), pend a slot reserved while its request is
+built.
 """
 
 import binascii
