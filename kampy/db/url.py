@@ -79,7 +79,9 @@ def _parse_sqlite(rest: str, shown: str) -> UrlSpec:
         raise DbError("%s: SQLite URLs take no parameters ('?' or '#')" % shown)
     if rest.endswith("/"):
         raise DbError("%s: the path names a folder, not a database file" % shown)
-    return UrlSpec("sqlite", path=rest)
+    # Kamailio writes an absolute path with four slashes (sqlite:////var/x.db):
+    # accept it as the same file as kampy's sqlite:///var/x.db
+    return UrlSpec("sqlite", path="/" + rest.lstrip("/"))
 
 
 def _parse_postgres(rest: str, shown: str) -> UrlSpec:

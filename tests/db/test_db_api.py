@@ -261,3 +261,14 @@ def test_close_then_use_reconnects(backend):
     db.close()
     db.close()
     assert db.query("uacreg", ["l_uuid"]) == [{"l_uuid": "u1"}]
+
+
+def test_kamailio_four_slash_sqlite_url_opens_the_same_file(tmp_path):
+    from kampy.db import Database, schema
+    path = str(tmp_path / "k.db")
+    schema.create("sqlite://" + path, tables=("version",))          # kampy: sqlite:///abs
+    db = Database("sqlite:///" + path)                                # Kamailio: sqlite:////abs
+    try:
+        assert db.query("version", ["table_name"], where={"table_name": "version"})
+    finally:
+        db.close()

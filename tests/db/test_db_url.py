@@ -30,6 +30,8 @@ def test_parse_postgres_parts():
     s = parse_url("postgres://[::1]:7000/db")
     assert (s.user, s.password, s.host, s.port) == ("", "", "::1", 7000)
     assert parse_url("sqlite:///a/b c.db").path == "/a/b c.db"
+    # Kamailio's spelling of an absolute path: four slashes, the same file
+    assert parse_url("sqlite:////var/lib/k.db").path == "/var/lib/k.db"
 
 
 @pytest.mark.parametrize("url, words", [
