@@ -15,42 +15,12 @@ import re
 from kampy.script.ast import ConfigError
 from kampy.script.pvparse import parse_pv
 from kampy.script.pv import b2s, s2b, to_str
-from kampy.script.regex import translate
+from kampy.script.regex import newline_safe, translate
 
 _CACHE = {}
 
 
-def _newline_safe(src: str) -> str:
-    """Make every negated bracket of a translated pattern exclude "\\n",
-    which is what REG_NEWLINE does and Python's re has no flag for."""
-    out = []
-    i = 0
-    n = len(src)
-    while i < n:
-        c = src[i]
-        if c == "\\" and i + 1 < n:
-            out.append(src[i:i + 2])
-            i += 2
-        elif c == "[":
-            j = i + 1
-            if j < n and src[j] == "^":
-                out.append("[^\\n")
-                j += 1
-            else:
-                out.append("[")
-            while j < n and src[j] != "]":
-                if src[j] == "\\" and j + 1 < n:
-                    out.append(src[j:j + 2])
-                    j += 2
-                else:
-                    out.append(src[j])
-                    j += 1
-            out.append("]")
-            i = j + 1
-        else:
-            out.append(c)
-            i += 1
-    return "".join(out)
+_newline_safe = newline_safe   # the core's: one translation of REG_NEWLINE brackets
 
 
 def ere(pattern: str, icase: bool = True, newline: bool = True, text: bool = False):
