@@ -128,6 +128,7 @@ def lookup(ctx, domain, uri=None) -> int:
         route, hop = _path_hops(ctx.rt, first["p"])
         if route:
             _add_route(msg, route)
+            ctx.data["path_route"] = route   # tm keeps it off the other branches
             ctx.du = hop
     ctx.bflags = first["cf"]
     sock = _find_socket(ctx.rt, first["sk"])

@@ -61,13 +61,30 @@ def _sock(rt, idx):
 def targets(ctx, host=None, port=None):
     """(uri, next hop text) of every branch to send: the R-URI with $du, then
     appended branches.  t_relay(host, port) overrides the next hop."""
-    out = [(b2s(ctx.msg.ruri), ctx.du)]
+    out = [(b2s(ctx.msg.ruri), ctx.du, None)]
     for b in ctx.branches:
-        out.append((b.uri, b.du))
+        out.append((b.uri, b.du, b.path))
     if host:
         hop = "sip:%s:%d" % (host, port or 5060)
-        out = [(u, hop) for u, _d in out]
+        out = [(u, hop, p) for u, _d, p in out]
     return out
+
+
+def _branch_path(msg, first_path, path):
+    """A branch built from the R-URI branch's request: take away the Route
+    lookup() added for the R-URI's Path, put this branch's own (RFC 3327)."""
+    if first_path:
+        for pos in msg.positions("route"):
+            if msg._val(pos).strip() == first_path:
+                msg.remove_header_at(pos)
+                break
+    if path:
+        routes = msg.positions("route")
+        if routes:
+            msg.append_header(b"Route: " + s2b(path), before=routes[0])
+        else:
+            vias = msg.positions("via")
+            msg.append_header(b"Route: " + s2b(path), before=vias[-1] + 1 if vias else 0)
 
 
 def branch_request(ctx, base: bytes, uri: str, idx: int, tid: str, first: bool, msg=None) -> bytes:
@@ -90,7 +107,10 @@ def build_branches(ctx, tid, rec, first_new: int, base: bytes, dests) -> list:
     rt = ctx.rt
     new = []
     fd = rt.now_ms() + capped_fr(rt, rec)      # the branches' final-response deadline
-    for n, (uri, du) in enumerate(dests):
+    first_path = s2b(ctx.data.get("path_route") or "")
+    for n, d in enumerate(dests):
+        uri, du = d[0], d[1]
+        path = d[2] if len(d) > 2 else None
         idx = first_new + n
         bad = {"u": uri, "d": None, "r": b"", "c": 0, "f": 1, "ri": 0, "cp": 0, "cs": 0, "g": 0, "bad": 1}
         hop = core_funcs.next_hop(ctx, du or uri)
@@ -100,12 +120,16 @@ def build_branches(ctx, tid, rec, first_new: int, base: bytes, dests) -> list:
             continue
         first = n == 0 and first_new == 0
         bmsg = None
+        if not first and (first_path or path):
+            bmsg = parse(base)
+            _branch_path(bmsg, first_path, path)
         if rec.get("brn"):
             broute = rt.script.branch_routes.get(rec["brn"])
             if broute is not None:
                 # each branch gets its own copy: what branch_route changes
                 # (headers, From/To by uac) belongs to that branch only
-                bmsg = ctx.msg if first else parse(base)
+                if bmsg is None:
+                    bmsg = ctx.msg if first else parse(base)
                 saved_msg, saved_type = ctx.msg, ctx.route_type
                 ctx.msg = bmsg
                 ctx.route_type = BRANCH_ROUTE
@@ -172,7 +196,7 @@ def send_branches(ctx, tid, base: bytes, dests) -> int:
         box["first"] = len(r["b"])
         box["rec"] = r
         r["b"].extend({"u": u, "d": None, "r": b"", "c": 0, "f": 0, "ri": 0, "cp": 0, "cs": 0, "g": 0,
-                       "pend": 1} for u, _d in dests)
+                       "pend": 1} for u, *_rest in dests)
         return r
     tab.update(T.tkey(tid), reserve)
     if "first" not in box:
@@ -339,9 +363,7 @@ def add_branches(ctx, host=None, port=None) -> int:
     if table(rt).update(T.tkey(tid), reopen) is table(rt).KEEP:
         return -1
     ctx.t["relayed"] = True
-    dests = [(b2s(ctx.msg.ruri), ctx.du)] + [(b.uri, b.du) for b in ctx.branches]
-    if host:
-        dests = [(u, "sip:%s:%d" % (host, port or 5060)) for u, _d in dests]
+    dests = targets(ctx, host, port)
     sent = send_branches(ctx, tid, ctx.msg.serialize(), dests)
     return 1 if sent else -1
 
