@@ -162,7 +162,7 @@ class Subst:
         return "".join(out)
 
 
-def _subst_split(expr: str):
+def split_subst(expr: str):
     """`/re/repl/flags` with any separator -> (re, repl, flags); ValueError."""
     if len(expr) < 3:
         raise ValueError("expression too short")
@@ -232,7 +232,7 @@ def compile_subst(expr: str, pos=None) -> Subst:
     if s is not None:
         return s
     from .pvparse import parse_pv
-    rex, repl, flags = _subst_split(expr)
+    rex, repl, flags = split_subst(expr)
     icase = glob = False
     newline = True
     for f in flags:

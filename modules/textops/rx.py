@@ -15,7 +15,7 @@ import re
 from kampy.script.ast import ConfigError
 from kampy.script.pvparse import parse_pv
 from kampy.script.pv import b2s, s2b, to_str
-from kampy.script.regex import newline_safe, translate
+from kampy.script.regex import newline_safe, split_subst, translate
 
 _CACHE = {}
 
@@ -130,34 +130,8 @@ _SUBST_CACHE = {}
 
 
 def _split(expr: str):
-    """`/re/repl/flags` (any separator) -> (re, repl, flags); ValueError."""
-    if len(expr) < 3:
-        raise ValueError("expression too short")
-    sep = expr[0]
-    if sep == "\\" or sep.isalnum() or sep.isspace():
-        raise ValueError("bad separator %r" % sep)
-    parts = []
-    cur = []
-    i = 1
-    n = len(expr)
-    while i < n and len(parts) < 2:
-        c = expr[i]
-        if c == "\\" and i + 1 < n:
-            if expr[i + 1] == sep and len(parts) == 0:
-                cur.append(sep)             # an escaped separator in the regex
-            else:
-                cur.append(expr[i:i + 2])
-            i += 2
-            continue
-        if c == sep:
-            parts.append("".join(cur))
-            cur = []
-        else:
-            cur.append(c)
-        i += 1
-    if len(parts) < 2:
-        raise ValueError("missing separator %r" % sep)
-    return parts[0], parts[1], expr[i:], sep
+    """`/re/repl/flags` (any separator) -> (re, repl, flags, separator); ValueError."""
+    return split_subst(expr) + (expr[0],)
 
 
 def _repl_pieces(repl: str, sep: str, pos):
