@@ -36,6 +36,25 @@ def free_udp_port() -> int:
     raise RuntimeError("no free port")
 
 
+def stop_group(proc, timeout):
+    """SIGTERM a daemon started in its own session, SIGKILL it after timeout,
+    then SIGKILL whatever of its process group is left."""
+    if proc.poll() is None:
+        try:
+            os.kill(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)   # nothing may be left
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
 def wait_for(pred, timeout, step=0.05):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -123,20 +142,7 @@ class Kampy:
     def stop(self, timeout=5):
         if self.proc is None:
             return None
-        if self.proc.poll() is None:
-            try:
-                os.kill(self.proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)   # nothing may be left
-        except (ProcessLookupError, PermissionError):
-            pass
+        stop_group(self.proc, timeout)
         self.logf.close()
         return self.proc.returncode
 

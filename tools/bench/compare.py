@@ -17,7 +17,6 @@ import glob
 import os
 import pathlib
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -28,7 +27,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
 
-from harness import Kampy, free_udp_port, wait_for  # noqa: E402
+from harness import Kampy, free_udp_port, stop_group, wait_for  # noqa: E402
 from .s1 import cpu_seconds, run_sipp  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -223,20 +222,7 @@ class KamailioTarget:
     def stop(self, timeout=10):
         if self.proc is None:
             return None
-        if self.proc.poll() is None:
-            try:
-                os.kill(self.proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)   # its own session: nothing may be left
-        except (ProcessLookupError, PermissionError):
-            pass
+        stop_group(self.proc, timeout)
         self.logf.close()
         return self.proc.returncode
 
