@@ -309,9 +309,15 @@ def resolve_host(host: str, port):
     return info[0][4][0] if info else None
 
 
+_NUMERIC_HOPS = {}   # URI -> (ip, port), for URIs naming an IP literal: no DNS to expire
+
+
 def next_hop(ctx, uri=None):
     """(ip, port) the request goes to: uri, else $du, else the R-URI."""
     target = uri or ctx.du or b2s(ctx.msg.ruri)
+    hit = _NUMERIC_HOPS.get(target)
+    if hit is not None:
+        return hit
     try:
         u = parse_uri(s2b(target))
     except ParseError:
@@ -323,7 +329,12 @@ def next_hop(ctx, uri=None):
     ip = resolve_host(host, u.port)
     if ip is None:
         return None
-    return ip, u.port or 5060
+    hop = ip, u.port or 5060
+    if ip == host.strip("[]"):
+        if len(_NUMERIC_HOPS) >= 4096:
+            _NUMERIC_HOPS.clear()
+        _NUMERIC_HOPS[target] = hop
+    return hop
 
 
 def stateless_branch(msg) -> bytes:

@@ -89,19 +89,18 @@ def send_request(rt, method, ruri, from_uri, to_uri, *, from_tag=None, to_tag=No
 
 def send_built(rt, tid, req: bytes, hop_uri, sock, callback, data):
     from kampy.script import core_funcs
-    from kampy.script.context import Context
-    msg = parse(req)
-    ctx = Context(rt, msg, rcv=sock)
-    hop = core_funcs.next_hop(ctx, hop_uri if isinstance(hop_uri, str) else hop_uri.decode())
+    # we built req ourselves: its first line is "METHOD R-URI SIP/2.0"
+    method, ruri, _v = req[:req.index(b"\r\n")].split(b" ", 2)
+    hop = core_funcs.next_hop(None, hop_uri if isinstance(hop_uri, str) else hop_uri.decode())
     if hop is None:
         rt.log(-1, "tm: cannot resolve %s" % hop_uri)
         return None
     rec = {
-        "m": msg.method, "req": req, "src": None, "sock": R._sock_index(rt, sock), "sk": "",
+        "m": method.decode("latin-1"), "req": req, "src": None, "sock": R._sock_index(rt, sock), "sk": "",
         "tt": "", "ss": "local", "lr": b"", "lc": 0, "best": None, "fr": "", "onr": "", "brn": "",
         "ctx": {}, "done": 0, "fin": 0, "t0": rt.now_ms(), "du": "", "local": 1, "eol": 0,
         "cb": callback or "", "data": data, "hop": hop_uri if isinstance(hop_uri, str) else hop_uri.decode(),
-        "b": [{"u": msg.ruri.decode("latin-1"), "d": [hop[0], hop[1]], "r": req, "c": 0, "f": 0,
+        "b": [{"u": ruri.decode("latin-1"), "d": [hop[0], hop[1]], "r": req, "c": 0, "f": 0,
                "ri": P.retr_timer1, "cp": 0, "cs": 0, "g": 0}],
     }
     rec["eol"] = T.end_of_life(rec["m"], rec["t0"], P.max_inv_lifetime, P.max_noninv_lifetime)

@@ -110,6 +110,11 @@ def reply_hook(ctx) -> bool:
         b["g"] += 1
         if r["m"] == "INVITE" and code >= 300:
             decision["ack"] = (b["r"], b["d"])
+        if r.get("local"):
+            # one branch, nobody upstream: completed in this same write
+            r["done"] = 1
+            decision["local_final"] = True
+            return _final(r, b"", code)
         if code < 300:
             decision["relay_2xx"] = True
             r["lc"] = code
@@ -273,7 +278,8 @@ def _local_reply(ctx, rec, tid, idx, code, decision) -> bool:
     if code > 100:
         deliver(rt, tid, rec, ctx.msg, code)
     if code >= 200:
-        R.table(rt).update(T.tkey(tid), lambda r: _final(r, b"", code))
+        if "local_final" not in decision:
+            R.table(rt).update(T.tkey(tid), lambda r: _final(r, b"", code))
         _wait(rt, tid, "INVITE")     # a client transaction only absorbs late replies: wt_timer (Timer K)
     return True
 

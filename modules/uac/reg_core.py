@@ -397,14 +397,20 @@ def fire(rt, uuid, gen):
         send(rt, rec)
 
 
-def send(rt, rec):
-    """Send the REGISTER of the attempt just started (no lock held)."""
+def send(rt, rec, auth=None):
+    """Send the REGISTER of the attempt just started, or its second request
+    with the credentials header `auth` (no lock held).  The second one is
+    built afresh from the record, not copied from tm's first: the same
+    request with CSeq+1, a new branch and the credentials last."""
     exp = 0 if rec["op"] == "u" else rec["exc"]
     aor = "sip:%s@%s" % (rec["run"], rec["rd"])
+    headers = [b"Expires: %d" % exp]
+    if auth is not None:
+        headers.append(auth)
     try:
         tid = rt.api("tm").send_request(
             "REGISTER", "sip:%s" % rec["rd"], aor, aor, from_tag=rec["ft"], call_id=rec["cid"],
-            cseq=rec["cs"], headers=[b"Expires: %d" % exp], contact="<%s>" % contact_uri(rec),
+            cseq=rec["cs"], headers=headers, contact="<%s>" % contact_uri(rec),
             next_hop=rec["px"] or None, sock=send_socket(rt, rec), callback=CALLBACK,
             data={"u": rec["lu"], "a": rec["at"]})
     except Exception as e:
@@ -421,15 +427,18 @@ def on_reply(rt, tid, reply, code, data):
     if code < 200 or not isinstance(data, dict):
         return
     uuid, at = data.get("u"), data.get("a")
+    reason = _reason(reply, code)
+    # the two common outcomes check the attempt in the same write that moves it on
+    if code in (401, 407) and reply is not None:
+        challenged(rt, uuid, at, reply, code, reason)
+        return
+    if 200 <= code < 300:
+        registered(rt, uuid, at, reply, code, reason)
+        return
     rec = table(rt).get(uuid)
     if rec is None or rec["at"] != at or not rec["fl"] & ONGOING:
         return
-    reason = _reason(reply, code)
-    if code in (401, 407) and reply is not None:
-        challenged(rt, tid, rec, reply, code, reason)
-    elif 200 <= code < 300:
-        registered(rt, rec, reply, code, reason)
-    elif code == 423 and reply is not None:
+    if code == 423 and reply is not None:
         too_brief(rt, rec, reply, reason)
     else:
         failed(rt, uuid, at, code, reason, reply)
@@ -466,10 +475,25 @@ def credentials_header(rec, reply, code) -> bytes:
     return hname + b": " + digest.format_credentials(creds).encode("utf-8", "surrogateescape")
 
 
-def challenged(rt, tid, rec, reply, code, reason):
-    uuid, at = rec["lu"], rec["at"]
-    if rec["fl"] & AUTHSENT:
+def challenged(rt, uuid, at, reply, code, reason):
+    t = now(rt)
+    box = {}
+
+    def fn(r):
+        if r["at"] != at or not r["fl"] & ONGOING:
+            return None
+        if r["fl"] & AUTHSENT:
+            box["rejected"] = True
+            return None
+        r["fl"] |= AUTHSENT
+        r["cs"] += 1
+        r["ts"] = t
+        return r
+    rec = change(rt, uuid, fn)
+    if "rejected" in box:
         failed(rt, uuid, at, code, reason + " (credentials rejected)", reply)
+        return
+    if rec is None:
         return
     try:
         hdr = credentials_header(rec, reply, code)
@@ -477,19 +501,7 @@ def challenged(rt, tid, rec, reply, code, reason):
         log(rt, -1, "cannot answer the challenge for %s: %s" % (uuid, e))
         failed(rt, uuid, at, code, "%s (%s)" % (reason, e), reply)
         return
-    t = now(rt)
-
-    def fn(r):
-        if r["at"] != at or r["fl"] & AUTHSENT or not r["fl"] & ONGOING:
-            return None
-        r["fl"] |= AUTHSENT
-        r["cs"] += 1
-        r["ts"] = t
-        return r
-    if change(rt, uuid, fn) is None:
-        return
-    if rt.api("tm").resend(tid, [hdr]) is None:
-        failed(rt, uuid, at, 500, "Cannot send REGISTER", None)
+    send(rt, rec, hdr)
 
 
 def _hostport(addr):
@@ -528,33 +540,42 @@ def binding(rec, reply):
     return ours[0] if len(ours) == 1 else None
 
 
-def registered(rt, rec, reply, code, reason):
-    uuid, at = rec["lu"], rec["at"]
-    t = now(rt)
-    if rec["op"] == "u":
-        granted = 0
-    else:
-        c = binding(rec, reply) if reply is not None else None
-        if c is None:
-            failed(rt, uuid, at, code, reason + " (no binding for us)", reply)
-            return
-        try:
-            granted = c.expires
-            if granted is None:
-                granted = reply.expires
-        except ParseError:
-            granted = None
+def _granted(r, reply):
+    """Seconds the registrar granted us, or a text saying why none."""
+    if r["op"] == "u":
+        return 0
+    c = binding(r, reply) if reply is not None else None
+    if c is None:
+        return " (no binding for us)"
+    try:
+        granted = c.expires
         if granted is None:
-            granted = rec["exc"]
-        if granted <= 0:
-            failed(rt, uuid, at, code, reason + " (binding expired)", reply)
-            return
+            granted = reply.expires
+    except ParseError:
+        granted = None
+    if granted is None:
+        granted = r["exc"]
+    return granted if granted > 0 else " (binding expired)"
+
+
+def registered(rt, uuid, at, reply, code, reason):
+    t = now(rt)
     lt = time.time()
-    delay = refresh_delay(rt, granted) if granted else 0
+    if reply is not None:
+        try:
+            reply.contacts        # parsed (and cached) before the lock
+        except ParseError:
+            pass
+    box = {}
 
     def fn(r):
-        if r["at"] != at:
+        if r["at"] != at or not r["fl"] & ONGOING:
             return None
+        granted = _granted(r, reply)
+        if isinstance(granted, str):
+            box["why"] = granted
+            return None
+        delay = refresh_delay(rt, granted) if granted else 0
         r["fl"] &= ~(ONGOING | AUTHSENT)
         r["n423"] = 0
         r["lc"], r["lr"], r["lt"], r["gx"] = code, reason, lt, granted
@@ -570,6 +591,9 @@ def registered(rt, rec, reply, code, reason):
             r["op"] = "r"
         return r
     new = change(rt, uuid, fn)
+    if "why" in box:
+        failed(rt, uuid, at, code, reason + box["why"], reply)
+        return
     if new is None:
         return
     completed(rt)
