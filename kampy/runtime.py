@@ -120,30 +120,44 @@ class LocalTable:
     def __init__(self, name):
         self.name = name
         self.d = {}
+        self.h = {}      # key -> (expires, flags)
 
     def insert(self, key, value, expires=0.0, flags=0, **fields):
         if key in self.d:
             return False
         self.d[key] = value
+        self.h[key] = (expires, flags)
         return True
 
     def put(self, key, value, expires=0.0, flags=0, **fields):
         self.d[key] = value
+        self.h[key] = (expires, flags)
         return True
 
     def get(self, key, default=None):
         return self.d.get(key, default)
 
-    def update(self, key, fn, default=None):
+    def header(self, key):
+        if key not in self.d:
+            return None
+        return self.h.get(key, (0.0, 0))
+
+    def update(self, key, fn, default=None, header=None):
         cur = self.d.get(key, default)
+        if header is not None:
+            header["expires"], header["flags"] = self.h.get(key, (0.0, 0)) if key in self.d else (0.0, 0)
         new = fn(cur)
         if new is self.DELETE:
             self.d.pop(key, None)
+            self.h.pop(key, None)
         elif new is not self.KEEP:
             self.d[key] = new
+            if header is not None:
+                self.h[key] = (header["expires"], header["flags"])
         return new
 
     def delete(self, key):
+        self.h.pop(key, None)
         return self.d.pop(key, None) is not None
 
     def items(self):

@@ -539,7 +539,7 @@ class Table:
         finally:
             self._unlock(s)
 
-    def update(self, key, fn, default=None):
+    def update(self, key, fn, default=None, header=None):
         """Read-modify-write one record under its bucket lock.
 
         ``fn(value)`` gets the current value, or `default` when the key is
@@ -548,6 +548,9 @@ class Table:
         fn returned, or ``Table.FULL`` when the new value could not be stored
         (the old record is then untouched).  A new value keeps the record's
         expires, flags and header fields; a record created here gets zeros.
+        With a `header` dict, fn finds the record's "expires" and "flags" in it
+        and what it leaves there is stored with the new value (so that
+        header() readers see a change without decoding the value).
         fn runs under the lock: no I/O, no calls into this table.
         """
         kb, kstr = _key(key)
@@ -566,6 +569,8 @@ class Table:
             else:
                 hdr = (0.0, 0) + self._zeros
                 cur = default
+            if header is not None:
+                header["expires"], header["flags"] = hdr[0], hdr[1]
             res = fn(cur)
             if res is Table.KEEP:
                 return res
@@ -573,6 +578,8 @@ class Table:
                 if old:
                     self._remove(s, prev, old)
                 return res
+            if header is not None:
+                hdr = (float(header["expires"]), int(header["flags"])) + hdr[2:]
             vb = _pack(res)
             nbytes = self._koff + len(kb) + len(vb)
             cls = (nbytes - 1).bit_length() - 6 if nbytes > 64 else 0      # size_class

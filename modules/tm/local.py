@@ -69,7 +69,7 @@ def send_request(rt, method, ruri, from_uri, to_uri, *, from_tag=None, to_tag=No
     """Send a new request in its own client transaction; returns the tid or None.
     route_set: the dialog's route set (see dialog_target)."""
     sock = sock or rt.default_socket()
-    tid = T.new_tid()
+    tid = T.new_tid(local=True)
     routes = ()
     hop = ruri
     if route_set:
@@ -152,7 +152,7 @@ def resend(rt, tid, add_headers=(), callback=None, data=None):
     if rec is None:
         return None
     msg = parse(rec["req"])
-    new_tid = T.new_tid()
+    new_tid = T.new_tid(local=True)
     cseq_pos = msg.positions("cseq")[0]
     msg.set_header_value(cseq_pos, b"%d %s" % (msg.cseq.number + 1, msg.cseq.method.encode()))
     via_pos = msg.positions("via")[0]

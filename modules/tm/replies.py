@@ -58,8 +58,9 @@ def reply_hook(ctx) -> bool:
     tab = R.table(rt)
     code = msg.status
     decision = {}
+    hdr = {}
     early = None
-    if 100 < code < 300:
+    if 100 < code < 300 and tid[0] != "l":
         # ready before the lock: a provisional reply is sent from inside it
         # when no onreply_route has to see it first (one table write, not two)
         try:
@@ -108,12 +109,15 @@ def reply_hook(ctx) -> bool:
         b["c"] = code
         b["f"] = 1
         b["g"] += 1
+        hdr["flags"] |= T.final_bit(idx)        # the branch timer sees it without decoding
         if r["m"] == "INVITE" and code >= 300:
             decision["ack"] = (b["r"], b["d"])
         if r.get("local"):
             # one branch, nobody upstream: completed in this same write
             r["done"] = 1
             decision["local_final"] = True
+            if not r["sk"]:
+                hdr["flags"] |= T.F_GONE
             return _final(r, b"", code)
         if code < 300:
             decision["relay_2xx"] = True
@@ -142,7 +146,7 @@ def reply_hook(ctx) -> bool:
             r["done"] = 1
             decision["finish"] = "negative"
         return r
-    found = tab.update(T.tkey(tid), apply)
+    found = tab.update(T.tkey(tid), apply, header=hdr)
     rt.count("tm:received_replies")
     if "rec" not in decision:
         if found is tab.KEEP and 200 <= code < 300 and cseq is not None and cseq.method == "INVITE" \

@@ -40,8 +40,13 @@ def branch_timer(rt, tid, n):
     """Retransmit the branch's request if it is due, time the branch out if
     its deadline passed, and re-arm for the next of the two."""
     tab = R.table(rt)
+    key = T.tkey(tid)
+    head = tab.header(key)
+    if head is None or head[1] & T.final_bit(n):
+        return           # gone, or that branch has its final reply: nothing to do
     now = rt.now_ms()
     out = {}
+    hdr = {}
 
     def step(r):
         if r is None or n >= len(r["b"]):
@@ -51,6 +56,7 @@ def branch_timer(rt, tid, n):
             return tab.KEEP
         fd = b.get("fd")
         if fd is not None and now >= fd:
+            hdr["flags"] |= T.final_bit(n)
             return _timeout_step(r, b, n, out)
         out["rec"] = r
         if r["m"] == "INVITE" and b["c"] >= 100:
@@ -64,7 +70,7 @@ def branch_timer(rt, tid, n):
             b["ri"] = min(b["ri"] * 2, P.retr_timer2) if r["m"] != "INVITE" else b["ri"] * 2
         out["next"] = b["ri"] if fd is None else min(b["ri"], fd - now)
         return r
-    tab.update(T.tkey(tid), step)
+    tab.update(key, step, header=hdr)
     if "timeout" in out:
         _timed_out(rt, tid, n, out)
         return
@@ -105,6 +111,7 @@ def timeout(rt, tid, n, gen):
     """No final reply in time: a local 408 for that branch (CANCEL it if it rang)."""
     tab = R.table(rt)
     out = {}
+    hdr = {}
 
     def step(r):
         if r is None or n >= len(r["b"]):
@@ -112,8 +119,9 @@ def timeout(rt, tid, n, gen):
         b = r["b"][n]
         if b["f"] or b["g"] != gen or b.get("pend"):
             return tab.KEEP
+        hdr["flags"] |= T.final_bit(n)
         return _timeout_step(r, b, n, out)
-    tab.update(T.tkey(tid), step)
+    tab.update(T.tkey(tid), step, header=hdr)
     if out:
         _timed_out(rt, tid, n, out)
 
@@ -149,6 +157,14 @@ def forget(rt, tid):
     """Drop a finished transaction (its record and its index) -- unless it
     is still running (failure-route branches): then look again later."""
     tab = R.table(rt)
+    key = T.tkey(tid)
+    head = tab.header(key)
+    if head is None:
+        return
+    if head[1] & T.F_GONE:
+        if tab.delete(key):
+            rt.count("tm:current", -1)
+        return
     box = {}
 
     def step(r):
@@ -159,7 +175,7 @@ def forget(rt, tid):
             return tab.KEEP
         box["sk"] = r["sk"]
         return tab.DELETE
-    tab.update(T.tkey(tid), step)
+    tab.update(key, step)
     if "again" in box:
         rt.timers.arm(P.wt_timer, "tm", "w|%s|0" % tid, 0)
         return

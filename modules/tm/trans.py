@@ -32,8 +32,22 @@ from kampy.sip import build
 PREFIX = b"z9hG4bK"
 
 
-def new_tid() -> str:
-    return binascii.hexlify(os.urandom(8)).decode()
+# Header flags of a transaction record, read with Table.header() without
+# decoding the record: bit n set once branch n (n < 48) has its final reply;
+# F_GONE once the transaction is finished and nothing indexes it, so that its
+# wait timer may simply delete it.
+F_GONE = 1 << 60
+
+
+def final_bit(n: int) -> int:
+    return 1 << n if n < 48 else 0
+
+
+def new_tid(local: bool = False) -> str:
+    """16 characters; a transaction a module started itself (no caller
+    upstream) begins with "l", so its replies are known before a lookup."""
+    tid = binascii.hexlify(os.urandom(8)).decode()
+    return "l" + tid[1:] if local else tid
 
 
 def branch_id(tid: str, idx: int) -> bytes:

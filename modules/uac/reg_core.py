@@ -356,15 +356,21 @@ def drain(rt):
     q = _WIN["queue"]
     while q and _window_open(rt):
         uuid, gen = q.popleft()
-        fire(rt, uuid, gen)
+        _start(rt, uuid, gen)
 
 
 def fire(rt, uuid, gen):
-    """The timer wheel's handler: start the record's attempt if still due
-    (or queue it while WINDOW attempts are in flight)."""
-    if not _window_open(rt):
-        _WIN["queue"].append((uuid, gen))
+    """The timer wheel's handler: start the record's attempt if still due,
+    or queue it while WINDOW attempts are in flight.  Behind a queue it
+    waits its turn without asking how many ended: drain() asks, once a tick."""
+    q = _WIN["queue"]
+    if q or not _window_open(rt):
+        q.append((uuid, gen))
         return
+    _start(rt, uuid, gen)
+
+
+def _start(rt, uuid, gen):
     t = now(rt)
     out = {}
 

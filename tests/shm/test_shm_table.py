@@ -194,6 +194,33 @@ def test_header_scan_and_collect_expired(arena):
     assert t.verify() == []
 
 
+def test_update_reads_and_sets_the_header_it_is_given(arena):
+    from kampy.runtime import LocalTable
+    for t in (make(arena, header_fields=("state",)), LocalTable("t")):
+        t.put("a", {"n": 1}, expires=5.0, flags=2, **({"state": 7} if isinstance(t, Table) else {}))
+        seen = {}
+
+        def bump(v, h=seen):
+            h["before"] = (h["expires"], h["flags"])
+            h["flags"] |= 8
+            return {"n": v["n"] + 1}
+        hdr = {}
+        assert t.update("a", lambda v: bump(v, hdr), header=hdr) == {"n": 2}
+        assert (hdr["expires"], hdr["flags"]) == (5.0, 10)
+        assert t.get("a") == {"n": 2} and t.header("a")[:2] == (5.0, 10)
+        if isinstance(t, Table):
+            assert t.header("a")[2] == 7          # the other header fields are kept
+        # KEEP changes nothing even if fn touched the header
+        hdr = {}
+        assert t.update("a", lambda v: (hdr.update(flags=0), t.KEEP)[1], header=hdr) is t.KEEP
+        assert t.header("a")[:2] == (5.0, 10)
+        # a record created by update starts from a zero header
+        hdr = {}
+        t.update("b", lambda v: (hdr.update(flags=hdr["flags"] | 1), "new")[1], header=hdr)
+        assert t.header("b")[:2] == (0.0, 1) and t.get("b") == "new"
+        assert t.header("zz") is None
+
+
 def test_items_is_a_snapshot_across_buckets(arena):
     t = make(arena, buckets=16, nlocks=4)
     want = {"k%d" % i: [i, "v"] for i in range(200)}

@@ -59,3 +59,28 @@ def test_timeout_reaches_the_callback_as_408():
         rt.fire_timers()
     assert GOT == [(tid, 408, "d", None)]
     assert len([s for s in rt.transport.sent if s[3].startswith(b"MESSAGE")]) > 4   # Timer E
+
+
+def test_answered_request_is_not_retransmitted_and_is_forgotten_without_decoding():
+    """The final reply marks the record's header (branch final, nothing
+    indexes it): the branch timer and the wait timer read only that."""
+    rt, api, rx = setup()
+    tid = api.send_request("OPTIONS", "sip:bob@127.0.0.1:5077", "sip:a@x", "sip:bob@x",
+                           callback="test.cb", data=None)
+    assert tid.startswith("l") and len(tid) == 16
+    req = rt.transport.sent[-1][3]
+    tab = rt.tables["tm"]
+    key = "t:" + tid
+    assert tab.header(key)[1] == 0
+    rx.handle(answer(req, 200, b"OK"), ("127.0.0.1", 5077), rt.default_socket())
+    assert GOT and GOT[-1][1] == 200
+    flags = tab.header(key)[1]
+    assert flags & 1 and flags & (1 << 60)
+    sent = len(rt.transport.sent)
+    assert rt.counters.get("tm:current") == 1
+    for ms in (500, 1500, 3500, 6000):
+        rt.timers.now_ms = ms
+        rt.fire_timers()
+    assert len(rt.transport.sent) == sent           # no retransmission after the final reply
+    assert tab.get(key) is None and tab.header(key) is None
+    assert rt.counters.get("tm:current") == 0
