@@ -170,8 +170,8 @@ def t_check_trans(ctx) -> int:
     if not msg.is_request:
         return 1 if T.parse_branch(msg.branch) else -1
     if msg.method == "CANCEL":
-        return 1 if tab.get(T.server_key(msg, "INVITE")) else -1
-    tid = tab.get(T.server_key(msg))
+        return 1 if T.find_tid(tab, T.server_key(msg, "INVITE")) else -1
+    tid = T.find_tid(tab, T.server_key(msg))
     if tid is None:
         return -1
     if msg.method == "ACK":
@@ -182,7 +182,7 @@ def t_check_trans(ctx) -> int:
 
 def t_lookup_request(ctx) -> int:
     """t_lookup_request(): a transaction exists for this request"""
-    return 1 if R.table(ctx.rt).get(T.server_key(ctx.msg)) else -1
+    return 1 if T.find_tid(R.table(ctx.rt), T.server_key(ctx.msg)) else -1
 
 
 def _branches(ctx):
@@ -246,9 +246,7 @@ def pre_script(ctx) -> bool:
         # t_relay() of this same message uses it again (RFC 3261 keys only:
         # an RFC 2543 key holds the R-URI, which the script may change)
         ctx.data["tm.sk"] = (msg, sk)
-    tid = tab.get(sk)
-    if tid is None:
-        return False
+    tid = T.server_tid(sk)
     if msg.method == "ACK":
         rec = tab.get(T.tkey(tid))
         if rec is None or not rec.get("fin") or rec["fin"] < 300:
@@ -261,6 +259,8 @@ def pre_script(ctx) -> bool:
         tab.update(T.tkey(tid), confirm)
         rt.count("tm:absorbed_acks")
         return True
+    if tab.header(T.tkey(tid)) is None:
+        return False
     R.retransmission(ctx, tid)
     return True
 

@@ -233,9 +233,9 @@ def create(ctx, store=True):
     tab = table(rt)
     cached = ctx.data.get("tm.sk")
     sk = cached[1] if cached is not None and cached[0] is msg else T.server_key(msg)
-    tid = T.new_tid()
-    if not tab.insert(sk, tid, expires=0):
-        return None, tab.get(sk)
+    tid = T.server_tid(sk)
+    if tab.header(T.tkey(tid)) is not None:
+        return None, tid          # a retransmission
     core_funcs.apply_received(ctx)
     base = msg.serialize()
     rec = {
@@ -252,17 +252,23 @@ def create(ctx, store=True):
     rf = ctx.data.get("tm.rf")
     if rf:
         rec["rf"] = dict(rf)
-    if store and not store_record(rt, tid, rec):
-        return None, None
+    if store:
+        stored = store_record(rt, tid, rec)
+        if stored is not True:
+            return None, (tid if stored == "exists" else None)
     return tid, rec
 
 
-def store_record(rt, tid, rec) -> bool:
+def store_record(rt, tid, rec):
+    """True, "exists" (another worker stored the same request first: this
+    one is a retransmission) or "full"."""
     tab = table(rt)
-    if not tab.put(T.tkey(tid), rec):
-        tab.delete(rec["sk"])
+    key = T.tkey(tid)
+    if not tab.insert(key, rec):
+        if tab.header(key) is not None:
+            return "exists"
         rt.log(-1, "tm: transaction table full")
-        return False
+        return "full"
     rt.count("tm:created")
     rt.count("tm:current")
     return True
@@ -302,8 +308,11 @@ def relay(ctx, host=None, port=None) -> int:
     if rf:                      # branch_route may have asked for reply filters
         rec["rf"] = dict(rf)
     # stored complete before anything is sent: a reply may reach another worker at once
-    if not store_record(rt, tid, rec):
-        table(rt).delete(rec["sk"])
+    stored = store_record(rt, tid, rec)
+    if stored is not True:
+        if stored == "exists":
+            retransmission(ctx, tid)
+            return 0
         return -1
     if trying is not None:
         send_upstream(rt, rec, trying)
@@ -373,7 +382,7 @@ def relay_cancel(ctx) -> int:
     rt = ctx.rt
     msg = ctx.msg
     tab = table(rt)
-    tid = tab.get(T.server_key(msg, "INVITE"))
+    tid = T.find_tid(tab, T.server_key(msg, "INVITE"))
     from modules.sl.reply import reply as sl_reply
     if tid is None:
         return -1

@@ -116,8 +116,7 @@ def reply_hook(ctx) -> bool:
             # one branch, nobody upstream: completed in this same write
             r["done"] = 1
             decision["local_final"] = True
-            if not r["sk"]:
-                hdr["flags"] |= T.F_GONE
+            hdr["flags"] |= T.F_GONE
             return _final(r, b"", code)
         if code < 300:
             decision["relay_2xx"] = True

@@ -154,7 +154,7 @@ def reply_retransmit(rt, tid, interval):
 
 
 def forget(rt, tid):
-    """Drop a finished transaction (its record and its index) -- unless it
+    """Drop a finished transaction -- unless it
     is still running (failure-route branches): then look again later."""
     tab = R.table(rt)
     key = T.tkey(tid)
@@ -173,14 +173,11 @@ def forget(rt, tid):
         if not r.get("fin") and not r.get("done") and rt.now_ms() - r["t0"] < P.max_inv_lifetime:
             box["again"] = True
             return tab.KEEP
-        box["sk"] = r["sk"]
+        box["gone"] = True
         return tab.DELETE
     tab.update(key, step)
     if "again" in box:
         rt.timers.arm(P.wt_timer, "tm", "w|%s|0" % tid, 0)
         return
-    if "sk" not in box:
-        return
-    if box["sk"]:
-        tab.delete(box["sk"])
-    rt.count("tm:current", -1)
+    if "gone" in box:
+        rt.count("tm:current", -1)

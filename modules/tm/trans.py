@@ -2,8 +2,9 @@
 """Transactions in the shared table: keys, records, small helpers.
 
 A transaction is one record `t:<tid>` (a dict, msgpack-encoded in shared
-memory) plus an index record `k:<server key>` → tid, so that a
-retransmission, a CANCEL or a hop-by-hop ACK arriving at any worker finds it.
+memory).  A server transaction's tid is a hash of its server key
+(server_tid), so that a retransmission, a CANCEL or a hop-by-hop ACK
+arriving at any worker finds it with no index.
 Our branches carry the tid in their Via branch (`z9hG4bK<tid>.<n>`), so a
 reply finds its transaction and branch without any index.
 
@@ -25,6 +26,7 @@ built.
 """
 
 import binascii
+import hashlib
 import os
 
 from kampy.sip import build
@@ -34,7 +36,7 @@ PREFIX = b"z9hG4bK"
 
 # Header flags of a transaction record, read with Table.header() without
 # decoding the record: bit n set once branch n (n < 48) has its final reply;
-# F_GONE once the transaction is finished and nothing indexes it, so that its
+# F_GONE once the transaction is finished (and nothing else runs on it), so its
 # wait timer may simply delete it.
 F_GONE = 1 << 60
 
@@ -80,6 +82,20 @@ def server_key(msg, method=None):
         (msg.call_id or b"").decode("latin-1"), cseq.number if cseq else 0,
         (msg.from_tag or b"").decode("latin-1"), (msg.to_tag or b"").decode("latin-1") if m != "INVITE" else "",
         msg.ruri.decode("latin-1") if m != "ACK" else "", via.sent_by.decode("latin-1") if via else "")
+
+
+def server_tid(sk: str) -> str:
+    """The tid of the server transaction whose key is sk: derived from the
+    key, so a retransmission, a CANCEL or a hop-by-hop ACK arriving at any
+    worker finds the record in one lookup, with no index to keep.  Hex, so
+    never mistaken for a local tid."""
+    return hashlib.blake2b(sk.encode("utf-8", "surrogateescape"), digest_size=8).hexdigest()
+
+
+def find_tid(tab, sk: str):
+    """tid of the transaction with server key sk, or None (no decoding)."""
+    tid = server_tid(sk)
+    return tid if tab.header(tkey(tid)) is not None else None
 
 
 def tkey(tid: str) -> str:
