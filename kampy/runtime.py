@@ -80,6 +80,7 @@ class ComputedCounters:
         self.base = base
         self.rt = rt
         self.computed = computed      # "group:name" -> fn(rt)
+        self.inc = base.inc           # the hot path: no __getattr__ per count
 
     def __getattr__(self, name):
         return getattr(self.base, name)

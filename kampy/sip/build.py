@@ -126,38 +126,41 @@ def make_reply(req, code: int, reason=None, to_tag=None, headers=(), body=b"",
     """
     reason = _b(reason if reason is not None else REASONS.get(code, "Unknown"))
     out = [b"SIP/2.0 %d " % code + reason]
-    keys = req._keys
+    append = out.append
     lines = req._lines
-    first_via = True
+    first_via = top_via is not None
     copy_rr = code < 300
-    for i, key in enumerate(keys):
-        if key not in _REPLY_KEYS:
+    tag = _b(to_tag) if to_tag and code > 100 else None
+    wanted = _REPLY_KEYS
+    for i, key in enumerate(req._keys):
+        if key not in wanted:
             continue
+        line = lines[i]
+        folded = b"\n" in line
         if key == "via":
-            if first_via and top_via is not None:
-                rest = split_list(req._val(i), brackets=False)[1:]
-                out.append(b"Via: " + b", ".join([_b(top_via)] + rest))
+            if first_via:
+                first_via = False
+                v = req._val(i)
+                rest = split_list(v, brackets=False)[1:] if b"," in v else []
+                append(b"Via: " + b", ".join([_b(top_via)] + rest))
             else:
-                out.append(lines[i] if b"\n" not in lines[i] else b"Via: " + req._val(i))
-            first_via = False
-        elif key in ("from", "call-id", "cseq") or (copy_rr and key == "record-route"):
-            line = lines[i]
-            out.append(line if b"\n" not in line else display_name(key).encode() + b": " + req._val(i))
+                append(b"Via: " + req._val(i) if folded else line)
         elif key == "to":
-            v = req._val(i)
-            if to_tag and code > 100 and req.to_tag is None:
-                v += b";tag=" + _b(to_tag)
-                out.append(b"To: " + v)
+            if tag is not None and req.to_tag is None:
+                append(b"To: " + req._val(i) + b";tag=" + tag)
             else:
-                out.append(lines[i] if b"\n" not in lines[i] else b"To: " + v)
-    out.extend(_header_lines(headers))
+                append(b"To: " + req._val(i) if folded else line)
+        elif key != "record-route" or copy_rr:
+            append(display_name(key).encode() + b": " + req._val(i) if folded else line)
+    if headers:
+        out.extend(_header_lines(headers))
     if server:
-        out.append(b"Server: " + _b(server))
+        append(b"Server: " + _b(server))
     body = _b(body)
     if body and content_type:
-        out.append(b"Content-Type: " + _b(content_type))
-    out.append(b"Content-Length: %d" % len(body))
-    out.append(b"")
+        append(b"Content-Type: " + _b(content_type))
+    append(b"Content-Length: %d" % len(body))
+    append(b"")
     return b"\r\n".join(out) + b"\r\n" + body
 
 
