@@ -20,19 +20,31 @@ body.  `apply_changes()` re-parses the serialized bytes in place.
 """
 
 import re
+import sys
 
+from . import headers as _headers
 from .errors import ParseError
 from .headers import (
-    NAME_KEYS, PARSERS, SINGLE, display_name, header_key, line_key,
+    NAME_KEYS, SINGLE, display_name, header_key, line_key,
     parse_content_length, parse_name_addr, parse_via_value, parse_cseq,
-    parse_max_forwards, parse_expires, parse_content_type, split_list,
-    CSeq, _KEY_CACHE, _METHODS, _TOKEN_RE as _HTOKEN_RE,
+    parse_max_forwards, parse_expires, parse_content_type, split_list, CSeq,
 )
 from .uri import parse_uri
+
+# Objects whose methods we call per message are bound here by assignment:
+# Python 3.11 compiles `imported_name.method(x)` as an attribute load (a new
+# bound method per call, taking it for a module), twice the cost of a call
+# on an assigned name.
+_KEY_CACHE = _headers._KEY_CACHE
+_METHODS = _headers._METHODS
+PARSERS = _headers.PARSERS
+_HTOKEN_RE = _headers._TOKEN_RE
 
 _TOKEN_RE = re.compile(rb"[A-Za-z0-9\-.!%*_+`'~]+")
 _UNFOLD_RE = re.compile(rb"\r?\n[ \t]+")  # linear: anchored on the line end
 _MISS = object()
+_CL = sys.intern("content-length")   # header keys are interned
+_CSEQ_NAMES = frozenset((b"CSeq:", b"CSEQ:", b"cseq:", b"Cseq:"))
 # the branch of the first via-parm of a Via value (stops at ',' between values)
 _BRANCH_RE = re.compile(rb"[^,]*?;[ \t]*branch[ \t]*=[ \t]*([^;,\s]+)", re.I)
 # a tag header parameter (searched after the closing '>' of a name-addr)
@@ -48,10 +60,12 @@ class Message:
     __slots__ = (
         "raw", "first_line", "is_request", "method", "ruri", "version",
         "status", "reason", "_keys", "_lines", "_eol", "_bstart", "_bend",
-        "_cache", "_edits",
+        "_cache", "_edits", "_branch", "_ftag", "_ttag", "_cseq",
     )
-    # _cache: parsed values by header key, fast reads under " name" keys, and
-    # the script's per-message values under "$name" keys (kampy.script.pv_core)
+    # _cache: parsed values by header key, the top Via and the R-URI under
+    # " name" keys, and the script's per-message values under "$name" keys
+    # (kampy.script.pv_core); _branch, _ftag, _ttag, _cseq: the transaction
+    # readers' values (_MISS until read)
 
     # --- reading headers -------------------------------------------------------
 
@@ -158,14 +172,14 @@ class Message:
         return v
 
     # Fast reads for transaction matching: the usual spelling (`;branch=x`,
-    # `;tag=x`) is cut out of the raw line with bytes.partition (bytes.find
+    # `>;tag=x`) is cut out of the raw line with bytes.partition (bytes.find
     # costs three times as much); anything unusual (spaces, upper case,
-    # folding, several values) goes the slow, exact way.
+    # folding, several values) goes the slow, exact way.  The values are
+    # kept in slots (a dict costs twice as much on the first read).
     @property
     def branch(self):
         """The top Via's branch (None without one)."""
-        c = self._cache
-        v = c.get(" branch", _MISS)
+        v = self._branch
         if v is _MISS:
             try:
                 i = self._keys.index("via")
@@ -178,41 +192,51 @@ class Message:
                 if 44 in line or not v.isalnum() and not _HTOKEN_RE.fullmatch(v):
                     m = _BRANCH_RE.match(self._val(i))
                     v = m.group(1) if m is not None else None
-            c[" branch"] = v
+            self._branch = v
         return v
 
     @property
     def from_tag(self):
         """The From tag (None without one)."""
-        c = self._cache
-        v = c.get(" tagfrom", _MISS)
+        v = self._ftag
         if v is _MISS:
-            v = c[" tagfrom"] = self._tag("from")
+            try:
+                i = self._keys.index("from")
+            except ValueError:
+                v = None
+            else:
+                # the usual `...>;tag=x`, cut inline (a call costs as much
+                # as the cut); a From without a tag is rare (RFC 3261 §8.1.1.3)
+                head, sep, v = self._lines[i].rpartition(b";tag=")
+                if 59 in v:         # ";": more parameters follow
+                    v = v.partition(b";")[0]
+                # ">" before: the tag is the first header parameter
+                if not sep or head[-1] != 62 or not v.isalnum() and not _HTOKEN_RE.fullmatch(v):
+                    v = self._tag_slow(i)
+            self._ftag = v
         return v
 
     @property
     def to_tag(self):
         """The To tag (None without one)."""
-        c = self._cache
-        v = c.get(" tagto", _MISS)
+        v = self._ttag
         if v is _MISS:
-            v = c[" tagto"] = self._tag("to")
+            try:
+                i = self._keys.index("to")
+            except ValueError:
+                v = None
+            else:
+                line = self._lines[i]
+                if line[-1] == 62:      # ends with ">": no header parameters
+                    v = None            # (the To of a request starting a dialog)
+                else:
+                    head, sep, v = line.rpartition(b";tag=")
+                    if 59 in v:
+                        v = v.partition(b";")[0]
+                    if not sep or head[-1] != 62 or not v.isalnum() and not _HTOKEN_RE.fullmatch(v):
+                        v = self._tag_slow(i)
+            self._ttag = v
         return v
-
-    def _tag(self, key):
-        try:
-            i = self._keys.index(key)
-        except ValueError:
-            return None
-        tail = self._lines[i].rpartition(b">")[2]
-        _, sep, rest = tail.partition(b";tag=")
-        if sep:
-            v = rest.partition(b";")[0]
-            if v.isalnum() or _HTOKEN_RE.fullmatch(v):
-                return v
-        elif 59 not in tail or b"tag" not in tail.lower():   # 59 is ";"
-            return None
-        return self._tag_slow(i)
 
     def _tag_slow(self, i):
         val = self._val(i)
@@ -247,8 +271,7 @@ class Message:
 
     @property
     def cseq(self):
-        c = self._cache
-        v = c.get("cseq", _MISS)
+        v = self._cseq
         if v is _MISS:
             try:
                 i = self._keys.index("cseq")
@@ -258,8 +281,8 @@ class Message:
                 try:
                     name, num, method = self._lines[i].split(b" ")   # the usual "CSeq: 1 INVITE"
                 except ValueError:
-                    name = b"?"
-                v = _METHODS.get(method) if name[-1] == 58 else None
+                    name = None
+                v = _METHODS.get(method) if name in _CSEQ_NAMES else None
                 if v is not None and num.isdigit() and len(num) < 10:
                     method = v
                     v = _new_message(CSeq)
@@ -267,7 +290,7 @@ class Message:
                     v.method = method
                 else:
                     v = parse_cseq(self._val(i))
-            c["cseq"] = v
+            self._cseq = v
         return v
 
     @property
@@ -603,52 +626,60 @@ def parse(data) -> Message:
 
     Written for the interpreter: every statement on the usual path (CRLF
     line ends, a known method, SIP/2.0, header names spelled as seen before,
-    one Content-Length) costs per message, so anything else branches off."""
+    Content-Length last and once) costs per message, so anything else
+    branches off."""
     if data.__class__ is not bytes:
         data = bytes(data)
-    hdr, sep, _ = data.partition(b"\r\n\r\n")
-    if not sep:
+    hend = data.find(b"\r\n\r\n")
+    if hend < 0:
         return _parse_other(data)
+    hdr = data[:hend]
     lines = hdr.split(b"\r\n")
     first = lines.pop(0)
-    msg = _new_message(Message)
+    msg = Message()     # no __init__: cheaper than object.__new__(Message)
     msg.raw = data
     msg.first_line = first
     msg._cache = {}
     msg._edits = None
     msg._eol = b"\r\n"
-    parts = first.split(b" ")
-    method = _METHODS.get(parts[0])
-    if method is not None and len(parts) == 3 and parts[2] == b"SIP/2.0" and parts[1]:
+    msg._branch = msg._ftag = msg._ttag = msg._cseq = _MISS
+    try:
+        method, ruri, version = first.split(b" ", 2)
+    except ValueError:
+        method = ruri = version = None
+    method = _METHODS.get(method)
+    if method is not None and version == b"SIP/2.0" and ruri:
+        if ruri[0] == 0x3C:
+            raise ParseError("bad Request-URI")
         msg.is_request = True
         msg.method = method
-        msg.ruri = parts[1]
+        msg.ruri = ruri
         msg.version = b"SIP/2.0"
         msg.status = msg.reason = None
-        if parts[1][0] == 0x3C:
-            raise ParseError("bad Request-URI")
     elif data[:1] in _CRLF:
         return _parse_other(data)     # leading CRLFs (RFC 3261 §7.5) or LF line ends
     else:
         _first_line(msg, first)
-    names = NAME_KEYS
     try:
         # p[1] is b"" for a line without a colon, and b"" is no header name
-        keys = [names[(p := line.partition(b":"))[1] and p[0]] for line in lines]
+        # (`for p in [x]` is a plain assignment; a walrus would make p a cell)
+        keys = [NAME_KEYS[p[1] and p[0]] for line in lines for p in [line.partition(b":")]]
     except KeyError:
         # a spelling not seen before, a continuation line or garbage: go slowly
         lines, keys = _index_slow(hdr.partition(b"\r\n")[2], b"\r\n")
     msg._keys = keys
     msg._lines = lines
-    bstart = len(hdr) + 4
+    bstart = hend + 4
     msg._bstart = bstart
+    # Content-Length: usually the last line, once, written `Content-Length: 330`
     try:
-        i = keys.index("content-length")
+        i = keys.index(_CL)
     except ValueError:
         msg._bend = len(data)  # UDP: the body runs to the end of the datagram
         return msg
-    v = lines[i].partition(b":")[2].strip(b" \t")
-    if v.isdigit() and len(v) < 10 and (i == len(keys) - 1 or "content-length" not in keys[i + 1:]):
+    head, _, v = lines[i].partition(b": ")
+    if (v.isdigit() and len(v) < 10 and 58 not in head
+            and (i == len(keys) - 1 or _CL not in keys[i + 1:])):
         bend = bstart + int(v)
         if bend > len(data):
             raise ParseError("body shorter than Content-Length")
@@ -676,6 +707,7 @@ def _parse_other(data) -> Message:
     msg._cache = {}
     msg._edits = None
     msg._eol = eol
+    msg._branch = msg._ftag = msg._ttag = msg._cseq = _MISS
     _first_line(msg, first)
     lines, keys = _index_slow(head, eol)
     msg._keys = keys
