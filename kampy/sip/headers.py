@@ -330,9 +330,10 @@ def parse_via(value: bytes) -> list:
 
 # name-addr = [ display-name ] LAQUOT addr-spec RAQUOT
 # display-name = *(token LWS) / quoted-string
-# possessive quantifiers: a display name without '<' after it must fail fast
+# possessive quantifiers (atomic groups for repeated groups, see uri.py): a
+# display name without '<' after it must fail fast
 _NA_RE = re.compile(
-    rb'[ \t]*+(?:("(?:[^"\\]|\\.)*+")[ \t]*+|((?:[A-Za-z0-9\-.!%*_+`\'~]++[ \t]*+)*+))'
+    rb'[ \t]*+(?:("(?>(?:[^"\\]|\\.)*)")[ \t]*+|((?>(?:[A-Za-z0-9\-.!%*_+`\'~]++[ \t]*+)*)))'
     rb'<([^<>]*+)>((?:[ \t]*;.*)?)[ \t]*',
     re.S,
 )

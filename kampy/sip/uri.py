@@ -46,9 +46,12 @@ def _sip_grammar(escapes: bool) -> dict[str, bytes]:
 
     def run(chars: bytes, quant: bytes) -> bytes:
         # Possessive: each run ends at a delimiter, so backtracking is waste.
+        # A repeated group is made possessive with an atomic group, not `*+`:
+        # CPython 3.11.2 (Debian 12's) mis-matches possessive repeats of
+        # groups (`?a=b&` was accepted as URI headers).
         cls = b"[" + re.escape(chars) + b"]"
         if escapes:
-            return b"(?:" + cls + rb"|%[0-9A-Fa-f]{2})" + quant + b"+"
+            return b"(?>(?:" + cls + rb"|%[0-9A-Fa-f]{2})" + quant + b")"
         return cls + quant + b"+"
 
     g = {}
@@ -56,16 +59,16 @@ def _sip_grammar(escapes: bool) -> dict[str, bytes]:
         b"(" + run(_USER_CHARS, b"+") + b")(?::(" + run(_PASSWORD_CHARS, b"*") + b"))?@"
     )
     # Lenient hostname: alphanumeric/'-' labels, as real gear sends "1host".
-    hostname = rb"[A-Za-z0-9\-]++(?:\.[A-Za-z0-9\-]++)*+\.?"
+    hostname = rb"[A-Za-z0-9\-]++(?>(?:\.[A-Za-z0-9\-]++)*)\.?"
     ipv6ref = rb"\[[0-9A-Fa-f:.]++\]"
     g["host"] = b"(" + hostname + (b"|" + ipv6ref if escapes else b"") + b")"
     g["param"] = run(_PARAM_CHARS, b"+") + b"(?:=" + run(_PARAM_CHARS, b"*") + b")?"
     header = run(_HEADER_CHARS, b"+") + b"=" + run(_HEADER_CHARS, b"*")
-    g["headers"] = header + b"(?:&" + header + b")*+"
+    g["headers"] = header + b"(?>(?:&" + header + b")*)"
     # groups: scheme, user, password, host, port, params (no ';'), headers
     g["uri"] = (
         b"([sS][iI][pP][sS]?):(?:" + g["userinfo"] + b")?" + g["host"]
-        + rb"(?::([0-9]{1,5}))?(?:;(" + g["param"] + b"(?:;" + g["param"] + b")*+))?"
+        + rb"(?::([0-9]{1,5}))?(?:;(" + g["param"] + b"(?>(?:;" + g["param"] + b")*)))?"
         + rb"(?:\?(" + g["headers"] + b"))?"
     )
     return g
@@ -97,7 +100,7 @@ _TEL_PCHAR = rb"(?:[" + re.escape(_PARAM_CHARS) + rb"]|%[0-9A-Fa-f]{2})"
 _TEL_RE = re.compile(
     rb"(?P<number>\+(?=[0-9().\-]*[0-9])[0-9().\-]++"
     rb"|(?=[0-9A-Fa-f*#().\-]*[0-9A-Fa-f*#])[0-9A-Fa-f*#().\-]++)"
-    rb"(?P<params>(?:;[A-Za-z0-9\-]++(?:=" + _TEL_PCHAR + rb"*+)?)*+)"
+    rb"(?P<params>(?>(?:;[A-Za-z0-9\-]++(?:=(?>" + _TEL_PCHAR + rb"*))?)*))"
 )
 _TEL_VISUAL = b"-.()"
 
