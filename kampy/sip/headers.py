@@ -113,6 +113,19 @@ def split_list(value: bytes, brackets: bool = True) -> list:
     """
     if b'"' not in value and (not brackets or b"<" not in value):
         parts = value.split(b",")
+    elif b'"' not in value:
+        # <...> but no quotes: a comma inside brackets (a URI parameter or
+        # header) joins its piece to the next one.  Inside or not is whether
+        # the last bracket seen is '<', as in the loop below.
+        parts = []
+        acc = None
+        for p in value.split(b","):
+            acc = p if acc is None else acc + b"," + p
+            if acc.rfind(b"<") <= acc.rfind(b">"):
+                parts.append(acc)
+                acc = None
+        if acc is not None:
+            parts.append(acc)
     else:
         parts = []
         start = 0
