@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """tm's script functions, pseudo-variables, pre-script hook and API."""
 
+import sys
+
 from kampy.module import (
     BranchRouteName, EVENT_ROUTE, FailureRouteName, Fmt, IntV, Regex, ReplyRouteName,
 )
@@ -408,7 +410,9 @@ class Api:
         whichever process receives it, before onreply_route, failure_route
         and relaying (Kamailio's TMCB_RESPONSE_IN).  Our Via may already be
         popped.  Register before the fork (mod_init)."""
-        Y.REPLY_FILTERS[name] = fn
+        # interned and kept alive here: every record decode meets the name as
+        # a map key, and msgpack would otherwise intern and drop it each time
+        Y.REPLY_FILTERS[sys.intern(name)] = fn
 
     def register_request_out_callback(self, fn):
         """fn(ctx, tid, idx, data) runs for every branch request t_relay()
