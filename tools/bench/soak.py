@@ -114,19 +114,26 @@ def per_process_growth(samples, names, seconds, warmup, window):
 
 # -- sipp's statistics ------------------------------------------------------------------
 
-def sipp_counters(stat_file):
-    """The cumulative counters of sipp's -trace_stat file's last complete row."""
+def _last_row(stat_file):
+    """(header, last complete row) of sipp's -trace_stat file, or None."""
     try:
         rows = list(csv.reader(open(stat_file), delimiter=";"))
     except OSError:
-        return {}
+        return None
     if len(rows) < 2:
-        return {}
+        return None
     head, last = rows[0], rows[-1]
     if len(last) < len(head) - 1:       # being written: take the row before
         last = rows[-2] if len(rows) > 2 else None
-    if not last:
+    return (head, last) if last else None
+
+
+def sipp_counters(stat_file):
+    """The cumulative counters of sipp's -trace_stat file's last complete row."""
+    got = _last_row(stat_file)
+    if got is None:
         return {}
+    head, last = got
     out = {}
     for name, key in (("SuccessfulCall(C)", "successful"), ("FailedCall(C)", "failed"),
                       ("Retransmissions(C)", "retrans"), ("TotalCallCreated", "created"),
@@ -140,13 +147,10 @@ def sipp_counters(stat_file):
 
 def failure_kinds(stat_file):
     """sipp's reasons for its failed calls (the non-zero Failed...(C) counters)."""
-    try:
-        rows = list(csv.reader(open(stat_file), delimiter=";"))
-    except OSError:
+    got = _last_row(stat_file)
+    if got is None:
         return {}
-    if len(rows) < 2:
-        return {}
-    return {n[:-3]: int(v) for n, v in zip(rows[0], rows[-1])
+    return {n[:-3]: int(v) for n, v in zip(*got)
             if n.startswith("Failed") and n.endswith("(C)") and n != "FailedCall(C)"
             and v.isdigit() and v != "0"}
 
