@@ -496,15 +496,27 @@ def _dyn_header_key(name_pv, ctx):
         return None
 
 
-class HdrPV(PV):
-    """$hdr(name), $(hdr(name)[n]), $(hdr(name)[*])."""
+class _NamedHeaderPV(PV):
+    """A PV reading the header named in its brackets (a fixed name or a PV)."""
 
-    __slots__ = ("key", "name_pv", "idx", "idx_pv")
+    __slots__ = ("key", "name_pv")
 
-    def __init__(self, spec, key, name_pv, idx, idx_pv):
+    def __init__(self, spec, key, name_pv):
         super().__init__(spec)
         self.key = key
         self.name_pv = name_pv
+
+    def key_of(self, ctx):
+        return self.key if self.name_pv is None else _dyn_header_key(self.name_pv, ctx)
+
+
+class HdrPV(_NamedHeaderPV):
+    """$hdr(name), $(hdr(name)[n]), $(hdr(name)[*])."""
+
+    __slots__ = ("idx", "idx_pv")
+
+    def __init__(self, spec, key, name_pv, idx, idx_pv):
+        super().__init__(spec, key, name_pv)
         self.idx = idx
         self.idx_pv = idx_pv
 
@@ -512,7 +524,7 @@ class HdrPV(PV):
         msg = ctx.msg
         if msg is None:
             return None
-        key = self.key if self.name_pv is None else _dyn_header_key(self.name_pv, ctx)
+        key = self.key_of(ctx)
         if key is None:
             return None
         try:
@@ -531,7 +543,7 @@ class HdrPV(PV):
         if self.idx != "*":
             return super().get_all(ctx)
         msg = ctx.msg
-        key = self.key if self.name_pv is None else _dyn_header_key(self.name_pv, ctx)
+        key = self.key_of(ctx)
         if msg is None or key is None:
             return []
         try:
@@ -553,32 +565,27 @@ def _header_name(spec, resolve):
     return key, None
 
 
-def _hdr_factory(spec, resolve):
+def _hdr_factory(spec, resolve, cls=None):
     key, name_pv = _header_name(spec, resolve)
     idx, idx_pv = _parse_index(spec, spec.index, resolve)
-    return HdrPV(spec, key, name_pv, idx, idx_pv)
+    return (cls or HdrPV)(spec, key, name_pv, idx, idx_pv)
 
 
-class HdrcPV(PV):
-    __slots__ = ("key", "name_pv")
-
-    def __init__(self, spec, key, name_pv):
-        super().__init__(spec)
-        self.key = key
-        self.name_pv = name_pv
+class HdrcPV(_NamedHeaderPV):
+    __slots__ = ()
 
     def get(self, ctx):
         msg = ctx.msg
         if msg is None:
             return 0
-        key = self.key if self.name_pv is None else _dyn_header_key(self.name_pv, ctx)
+        key = self.key_of(ctx)
         return 0 if key is None else msg.count(key)
 
 
-def _hdrc_factory(spec, resolve):
+def _hdrc_factory(spec, resolve, cls=None):
     key, name_pv = _header_name(spec, resolve)
     _no_index(spec)
-    return HdrcPV(spec, key, name_pv)
+    return (cls or HdrcPV)(spec, key, name_pv)
 
 
 # --- network ----------------------------------------------------------------------------

@@ -11,10 +11,12 @@ the four list headers (it counts one body too many before turning -1 into a
 position); here -1 is the last body, as for $hdr.
 """
 
+import functools
+
 from ..sip import ParseError
 from ..sip.headers import split_list
-from .pv import PV, b2s
-from .pv_core import HdrPV, _dyn_header_key, _header_name, _index_now, _no_index, _parse_index
+from .pv import b2s
+from .pv_core import HdrcPV, HdrPV, _hdr_factory, _hdrc_factory, _index_now
 
 # the headers whose bodies are counted one by one, and whether <> protect commas
 _LISTS = {"via": False, "route": True, "record-route": True, "contact": True}
@@ -38,7 +40,7 @@ class HflPV(HdrPV):
         msg = ctx.msg
         if msg is None:
             return None
-        key = self.key if self.name_pv is None else _dyn_header_key(self.name_pv, ctx)
+        key = self.key_of(ctx)
         if key not in _LISTS:
             return super().get(ctx) if key is not None else None
         try:
@@ -51,44 +53,22 @@ class HflPV(HdrPV):
             return None
 
 
-def _hfl_factory(spec, resolve):
-    key, name_pv = _header_name(spec, resolve)
-    idx, idx_pv = _parse_index(spec, spec.index, resolve)
-    return HflPV(spec, key, name_pv, idx, idx_pv)
-
-
-class HflcPV(PV):
+class HflcPV(HdrcPV):
     """$hflc(name): the number of bodies of a list header, else of lines."""
 
-    __slots__ = ("key", "name_pv")
-
-    def __init__(self, spec, key, name_pv):
-        super().__init__(spec)
-        self.key = key
-        self.name_pv = name_pv
+    __slots__ = ()
 
     def get(self, ctx):
-        msg = ctx.msg
-        if msg is None:
-            return 0
-        key = self.key if self.name_pv is None else _dyn_header_key(self.name_pv, ctx)
-        if key is None:
-            return 0
+        key = self.key_of(ctx) if ctx.msg is not None else None
         if key not in _LISTS:
-            return msg.count(key)
+            return super().get(ctx)
         try:
-            return len(_bodies(msg, key))
+            return len(_bodies(ctx.msg, key))
         except ParseError:
             return 0
 
 
-def _hflc_factory(spec, resolve):
-    key, name_pv = _header_name(spec, resolve)
-    _no_index(spec)
-    return HflcPV(spec, key, name_pv)
-
-
 HDR_PVS = {
-    "hfl": _hfl_factory,
-    "hflc": _hflc_factory,
+    "hfl": functools.partial(_hdr_factory, cls=HflPV),
+    "hflc": functools.partial(_hdrc_factory, cls=HflcPV),
 }
