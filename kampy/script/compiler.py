@@ -508,13 +508,7 @@ class Compiler(InlineCode):
                 self.emit(ind + 1, "ctx.rc = 1")
                 self.emit(ind, "else:")
                 ind += 1
-            self.emit(ind, "try:", e.pos)
-            self.emit(ind + 1, "_rc = %s(ctx%s)" % (fn, "".join(", " + a for a in args)))
-            self.emit(ind, "except Exception as e:")
-            self.emit(ind + 1, "_rc = _fail(ctx, e, %r)" % pos_s)
-            self.emit(ind, "ctx.rc = _rc")
-            self.emit(ind, "if _rc == 0:")
-            self.emit(ind + 1, "raise _Exit()")
+            self.emit_checked_call(ind, fn, args, pos_s, e.pos)
             return
         src, kind = self.call(e)
         self.emit(ind, src, e.pos)
@@ -531,6 +525,12 @@ class Compiler(InlineCode):
         if parts is None:
             return "False"
         fn, args, pos_s = parts
+        self.emit_checked_call(ind, fn, args, pos_s, pos)
+        return "_rc < 0" if neg else "_rc > 0"
+
+    def emit_checked_call(self, ind, fn, args, pos_s, pos):
+        """`_rc = fn(ctx, args)` with the failure wrapper, `$rc` set, and 0
+        ending the route (Kamailio's return-code rule)."""
         self.emit(ind, "try:", pos)
         self.emit(ind + 1, "_rc = %s(ctx%s)" % (fn, "".join(", " + a for a in args)))
         self.emit(ind, "except Exception as e:")
@@ -538,7 +538,6 @@ class Compiler(InlineCode):
         self.emit(ind, "ctx.rc = _rc")
         self.emit(ind, "if _rc == 0:")
         self.emit(ind + 1, "raise _Exit()")
-        return "_rc < 0" if neg else "_rc > 0"
 
     def call(self, e):
         """Code for a call used as a value; kind "rc" (a return code) or other."""

@@ -171,3 +171,13 @@ class Registry:
                     chain.append(tf(args, tr.pos))
             pv = TransformedPV(spec, pv, chain)
         return pv
+
+
+def fixed_name(spec) -> str:
+    """The constant name in $x(name), for PVs that take no index."""
+    if spec.index is not None:
+        raise ConfigError(spec.pos, "$%s takes no index" % spec.name)
+    inner = spec.inner
+    if not isinstance(inner, str) or not inner.strip():
+        raise ConfigError(spec.pos, "$%s needs a name in parentheses" % spec.name)
+    return inner.strip()

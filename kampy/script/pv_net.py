@@ -14,7 +14,7 @@ import socket
 
 from ..sip import ParseError, parse_uri
 from .ast import ConfigError
-from .pv import FuncPV, b2s
+from .pv import FuncPV, b2s, fixed_name
 
 PROTO_UDP = 1   # Kamailio's PROTO_UDP, what $snd(proto) and $rcv(proto) give
 
@@ -52,7 +52,7 @@ def _snd_factory(local: bool):
     fields = _snd_fields(local)
 
     def factory(spec, resolve):
-        name = _name(spec)
+        name = fixed_name(spec)
         field = fields.get(name)
         if field is None:
             raise ConfigError(spec.pos, "unknown $%s field %r (one of %s)"
@@ -92,7 +92,7 @@ _RCV = _rcv_fields()
 
 
 def _rcv_factory(spec, resolve):
-    name = _name(spec)
+    name = fixed_name(spec)
     fn = _RCV.get(name)
     if fn is None:
         raise ConfigError(spec.pos, "unknown $rcv field %r (one of %s)" % (name, ", ".join(_RCV)))
@@ -138,20 +138,11 @@ _NH = {
 
 
 def _nh_factory(spec, resolve):
-    name = _name(spec)
+    name = fixed_name(spec)
     fn = _NH.get(name)
     if fn is None:
         raise ConfigError(spec.pos, "unknown $nh field %r (one of u, U, d, p, P)" % name)
     return FuncPV(spec, fn)
-
-
-def _name(spec) -> str:
-    if spec.index is not None:
-        raise ConfigError(spec.pos, "$%s takes no index" % spec.name)
-    inner = spec.inner
-    if not isinstance(inner, str) or not inner.strip():
-        raise ConfigError(spec.pos, "$%s needs a name in parentheses" % spec.name)
-    return inner.strip()
 
 
 def _Rn_factory(spec, resolve):

@@ -12,7 +12,7 @@ reading of the clock during the run.
 import time
 
 from .ast import ConfigError
-from .pv import FuncPV
+from .pv import FuncPV, fixed_name
 
 __all__ = ["TIME_PVS", "msg_time"]
 
@@ -45,18 +45,9 @@ TIME_FIELDS = {
 }
 
 
-def _name(spec) -> str:
-    if spec.index is not None:
-        raise ConfigError(spec.pos, "$%s takes no index" % spec.name)
-    inner = spec.inner
-    if not isinstance(inner, str) or not inner.strip():
-        raise ConfigError(spec.pos, "$%s needs a name in parentheses" % spec.name)
-    return inner.strip()
-
-
 def _fields_factory(convert):
     def factory(spec, resolve):
-        name = _name(spec)
+        name = fixed_name(spec)
         field = TIME_FIELDS.get(name)
         if field is None:
             raise ConfigError(spec.pos, "unknown $%s field %r (one of %s)"
@@ -115,7 +106,7 @@ TV_FIELDS = {
 
 
 def _tv_factory(spec, resolve):
-    name = _name(spec)
+    name = fixed_name(spec)
     fn = TV_FIELDS.get(name)
     if fn is None:
         raise ConfigError(spec.pos, "unknown $TV field %r (one of %s)"
