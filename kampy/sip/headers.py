@@ -414,7 +414,9 @@ class NameAddr(_Params):
         return "NameAddr(%r)" % self.raw
 
 
-_DISPLAY_RE = re.compile(rb"(?:[A-Za-z0-9\-.!%*_+`'~]+[ \t]*)+")
+# *(token LWS), written so that each repeat needs its blank: no nested
+# ambiguity, so a long run of token characters fails in linear time
+_DISPLAY_RE = re.compile(rb"[A-Za-z0-9\-.!%*_+`'~]+(?:[ \t]+[A-Za-z0-9\-.!%*_+`'~]+)*[ \t]*")
 
 
 def parse_name_addr(v: bytes) -> NameAddr:
