@@ -53,6 +53,8 @@ __all__ = [
     "CANCEL_NONE", "CANCEL_ASKED", "CANCEL_SENT",
     "SendRequest", "ResendRequest", "SendAck", "SendCancel", "PassToTU", "SendTrying", "SendReply",
     "ResendLastReply", "StartTimer", "StopTimer", "Timeout", "TransportError", "Terminate", "Drop", "Action",
+    "decide", "client_machine", "server_machine", "first_state", "FIRST_STATE", "SENDS_TRYING", "retransmit_ms", "arm_spec",
+    "REPLY_EVENTS", "TU_EVENTS", "CLIENT_DONE", "ICT", "NICT", "IST", "NIST",
 ]
 
 
@@ -548,3 +550,76 @@ def step(machine, state, event, data=None, msg=None, timers: Timers = TIMERS):
         else:
             actions.append(tpl)
     return actions, new_state, d
+
+
+# --- what tm looks up: the same tables, keyed by the strings kept in shm --------
+# tm stores a transaction's states as the RFC's names ("Calling", "Completed")
+# in its shared-memory record and feeds events in as their string values
+# ("recv_1xx", "timer_a"); `decide` is the table lookup of `step` without the
+# expansion, cheap enough for every message: tm carries out the templates
+# itself (it keeps its own clock, locks and per-transaction timer values).
+
+def _plain(machine) -> dict:
+    out = {}
+    for (state, event), entry in TABLES[machine].items():
+        if not isinstance(entry, str):
+            templates, nxt = entry
+            out[state.value, event.value] = (templates, nxt.value)
+    return out
+
+
+_PLAIN = {m.value: _plain(m) for m in Machine}
+ICT, NICT, IST, NIST = "ICT", "NICT", "IST", "NIST"
+# received reply, by status class (index code // 100), and the TU's reply
+REPLY_EVENTS = (None, E.RECV_1XX.value, E.RECV_2XX.value) + (E.RECV_3XX_6XX.value,) * 4
+TU_EVENTS = (None, E.TU_1XX.value, E.TU_2XX.value) + (E.TU_3XX_6XX.value,) * 4
+# a client transaction whose final reply came (or was given up on)
+CLIENT_DONE = frozenset((S.COMPLETED.value, S.ACCEPTED.value, S.TERMINATED.value))
+
+
+def decide(machine: str, state: str, event: str):
+    """(action templates, next state) for `event` in `state`, or None where the
+    machine has no transition (a late message, a timer that no longer runs):
+    the caller ignores the event then, as the RFC's transaction would."""
+    return _PLAIN[machine].get((state, event))
+
+
+def client_machine(method: str) -> str:
+    return ICT if method == "INVITE" else NICT
+
+
+def server_machine(method: str) -> str:
+    return IST if method == "INVITE" else NIST
+
+
+# Where a transaction goes from Idle on its first event (client: the request
+# sent; server: the request received), and whether a server machine answers
+# that request with a 100 Trying at once.
+FIRST_STATE = {m: _PLAIN[m][S.IDLE.value, (E.SEND_REQUEST if m in (ICT, NICT) else E.RECV_REQUEST).value][1]
+               for m in (ICT, NICT, IST, NIST)}
+SENDS_TRYING = {m: TRYING in _PLAIN[m][S.IDLE.value, E.RECV_REQUEST.value][0] for m in (IST, NIST)}
+
+
+def first_state(machine: str) -> str:
+    return FIRST_STATE[machine]
+
+
+class _T1T2:
+    __slots__ = ("t1", "t2")
+
+    def __init__(self, t1, t2):
+        self.t1, self.t2 = t1, t2
+
+
+def retransmit_ms(spec: str, rt_ms: int, t1: int, t2: int) -> int:
+    """The interval an Arm of timer A, E or G gives, from the current one
+    (tm's retr_timer1/retr_timer2 may differ per process start, not per table)."""
+    return _RETRANSMIT[spec](_T1T2(t1, t2), {"rt": rt_ms})
+
+
+def arm_spec(templates, name: str):
+    """The duration spec of the Arm of timer `name` in templates, or None."""
+    for tpl in templates:
+        if tpl.__class__ is Arm and tpl.name == name:
+            return tpl.spec
+    return None

@@ -10,6 +10,7 @@ from kampy.script.pv import FuncPV, b2s
 from kampy.script.ast import ConfigError
 
 from .params import P
+from . import fsm as F
 from . import relay as R
 from . import replies as Y
 from . import trans as T
@@ -251,14 +252,24 @@ def pre_script(ctx) -> bool:
     tid = T.server_tid(sk)
     if msg.method == "ACK":
         rec = tab.get(T.tkey(tid))
-        if rec is None or not rec.get("fin") or rec["fin"] < 300:
-            return False      # ACK to a 2xx: end to end, through the script
+        entry = None if rec is None or rec.get("local") else F.decide(F.IST, rec.get("ss"), "recv_ack")
+        if entry is None or F.TO_TU in entry[0]:
+            return False      # no final sent yet, or the ACK of a 2xx: end to end, through the script
+        if entry[1] != rec["ss"]:
+            box = {}
 
-        def confirm(r):
-            if r is not None:
-                r["ss"] = "confirmed"
-            return r
-        tab.update(T.tkey(tid), confirm)
+            def confirm(r):
+                if r is None:
+                    return tab.KEEP
+                e = F.decide(F.IST, r.get("ss"), "recv_ack")
+                if e is None or e[1] == r["ss"]:
+                    return tab.KEEP
+                r["ss"] = e[1]          # Completed -> Confirmed: Timer G stops
+                box["confirmed"] = True
+                return r
+            tab.update(T.tkey(tid), confirm)
+            if box:
+                Y._wait(rt, tid, "INVITE")    # wt_timer plays Timer I
         rt.count("tm:absorbed_acks")
         return True
     if tab.header(T.tkey(tid)) is None:
@@ -484,7 +495,9 @@ def rpc_list(rt):
         src = rec.get("src")
         out.append({
             "tid": key[2:], "method": rec.get("m"), "callid": callid, "cseq": cseq,
-            "from": "%s:%d" % (src[0], src[1]) if src else "local", "state": rec.get("ss"),
+            "from": "%s:%d" % (src[0], src[1]) if src else "local",
+            "state": rec.get("ss") or "-",
+            "branch_states": ",".join(b.get("s", "") for b in rec.get("b", [])),
             "final": rec.get("fin", 0), "branches": len(rec.get("b", [])),
             "replies": ",".join(str(b["c"]) for b in rec.get("b", [])),
         })

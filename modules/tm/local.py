@@ -15,6 +15,7 @@ from kampy.sip.errors import ParseError
 from kampy.sip.headers import parse_name_addr
 
 from .params import P
+from . import fsm as F
 from . import relay as R
 from . import trans as T
 
@@ -97,11 +98,12 @@ def send_built(rt, tid, req: bytes, hop_uri, sock, callback, data):
         return None
     rec = {
         "m": method.decode("latin-1"), "req": req, "src": None, "sock": R._sock_index(rt, sock), "sk": "",
-        "tt": "", "ss": "local", "lr": b"", "lc": 0, "best": None, "fr": "", "onr": "", "brn": "",
+        "tt": "", "ss": "", "lr": b"", "lc": 0, "best": None, "fr": "", "onr": "", "brn": "",
         "ctx": {}, "done": 0, "fin": 0, "t0": rt.now_ms(), "du": "", "local": 1, "eol": 0,
         "cb": callback or "", "data": data, "hop": hop_uri if isinstance(hop_uri, str) else hop_uri.decode(),
         "b": [{"u": ruri.decode("latin-1"), "d": [hop[0], hop[1]], "r": req, "c": 0, "f": 0,
-               "ri": P.retr_timer1, "cp": 0, "cs": 0, "g": 0}],
+               "ri": P.retr_timer1, "cp": 0, "cs": 0, "g": 0,
+               "s": F.first_state(F.client_machine(method.decode("latin-1")))}],
     }
     rec["eol"] = T.end_of_life(rec["m"], rec["t0"], P.max_inv_lifetime, P.max_noninv_lifetime)
     rec["b"][0]["fd"] = rec["t0"] + min(P.fr_timer, rec["eol"] - rec["t0"])

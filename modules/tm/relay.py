@@ -17,6 +17,7 @@ from kampy.sip import build, parse
 from kampy.module import FAILURE_ROUTE, BRANCH_ROUTE
 
 from .params import P
+from . import fsm as F
 from . import trans as T
 
 REQUEST_OUT_CALLBACKS = []   # fn(ctx, tid, idx, data): every branch request, built, before it is sent
@@ -107,12 +108,14 @@ def build_branches(ctx, tid, rec, first_new: int, base: bytes, dests) -> list:
     rt = ctx.rt
     new = []
     fd = rt.now_ms() + capped_fr(rt, rec)      # the branches' final-response deadline
+    sent_state = F.FIRST_STATE[F.ICT if rec["m"] == "INVITE" else F.NICT]
     first_path = s2b(ctx.data.get("path_route") or "")
     for n, d in enumerate(dests):
         uri, du = d[0], d[1]
         path = d[2] if len(d) > 2 else None
         idx = first_new + n
-        bad = {"u": uri, "d": None, "r": b"", "c": 0, "f": 1, "ri": 0, "cp": 0, "cs": 0, "g": 0, "bad": 1}
+        bad = {"u": uri, "d": None, "r": b"", "c": 0, "f": 1, "ri": 0, "cp": 0, "cs": 0, "g": 0, "bad": 1,
+               "s": "Terminated"}     # never sent: nothing of the machine runs
         hop = core_funcs.next_hop(ctx, du or uri)
         if hop is None:
             rt.log(-1, "tm: cannot resolve the next hop of %s" % (du or uri))
@@ -147,7 +150,7 @@ def build_branches(ctx, tid, rec, first_new: int, base: bytes, dests) -> list:
         if REQUEST_OUT_CALLBACKS:
             _request_out(ctx, tid, idx, data)
         new.append({"u": uri, "d": [hop[0], hop[1]], "r": data, "c": 0, "f": 0, "ri": P.retr_timer1,
-                    "cp": 0, "cs": 0, "g": 0, "fd": fd})
+                    "cp": 0, "cs": 0, "g": 0, "fd": fd, "s": sent_state})
     return new
 
 
@@ -196,7 +199,7 @@ def send_branches(ctx, tid, base: bytes, dests) -> int:
         box["first"] = len(r["b"])
         box["rec"] = r
         r["b"].extend({"u": u, "d": None, "r": b"", "c": 0, "f": 0, "ri": 0, "cp": 0, "cs": 0, "g": 0,
-                       "pend": 1} for u, *_rest in dests)
+                       "pend": 1, "s": "Idle"} for u, *_rest in dests)
         return r
     tab.update(T.tkey(tid), reserve)
     if "first" not in box:
@@ -213,7 +216,7 @@ def send_branches(ctx, tid, base: bytes, dests) -> int:
             r["rf"] = dict(rf)
         for n, b in enumerate(new):
             if r["b"][first + n].get("cp") and not b.get("bad"):
-                b["cp"] = 1        # CANCELed meanwhile: sent once this branch rings
+                b["cp"] = 1        # CANCELed meanwhile (held in Calling): sent once this branch rings
             r["b"][first + n] = b
         return r
     tab.update(T.tkey(tid), fill)
@@ -241,7 +244,8 @@ def create(ctx, store=True):
     rec = {
         "m": msg.method, "req": base, "src": [ctx.src_ip, ctx.src_port],
         "sock": _sock_index(rt, ctx.rcv), "sk": sk, "tt": build.make_tag().decode(),
-        "ss": "proceeding", "lr": b"", "lc": 0, "b": [], "best": None,
+        "ss": F.FIRST_STATE[F.IST if msg.method == "INVITE" else F.NIST], "lr": b"", "lc": 0, "b": [],
+        "best": None,
         "fr": ctx.data.get("tm.on_failure", ""), "onr": ctx.data.get("tm.on_reply", ""),
         "brn": ctx.data.get("tm.on_branch", ""), "ctx": saved_state(ctx), "done": 0,
         "fin": 0, "t0": rt.now_ms(), "du": ctx.du or "",
@@ -298,7 +302,7 @@ def relay(ctx, host=None, port=None) -> int:
         return -1
     ctx.t = {"tid": tid}
     trying = None
-    if rec["m"] == "INVITE" and P.auto_inv_100:
+    if P.auto_inv_100 and F.SENDS_TRYING[F.IST if rec["m"] == "INVITE" else F.NIST]:
         trying = T.local_reply(rec["req"], 100, P.auto_inv_100_reason, b"", rt.server_header,
                                rf=rec.get("rf"), rt=rt)
         rec["lr"], rec["lc"] = trying, 100
@@ -338,12 +342,11 @@ def retransmission(ctx, tid):
     rt = ctx.rt
     rec = table(rt).get(T.tkey(tid)) if isinstance(tid, str) else None
     rt.count("tm:retransmissions_rcv")
-    if rec is None:
+    if rec is None or ctx.msg.method == "ACK" or rec.get("local"):
         return
-    if ctx.msg.method == "ACK":
-        return
-    if rec.get("lr"):
-        send_upstream(rt, rec, rec["lr"])
+    entry = F.decide(F.server_machine(rec["m"]), rec["ss"], "recv_retransmission")
+    if entry is not None and F.RESEND_REPLY in entry[0] and rec.get("lr"):
+        send_upstream(rt, rec, rec["lr"])      # else absorbed (Trying, Confirmed, Accepted, ...)
 
 
 def add_branches(ctx, host=None, port=None) -> int:
@@ -399,20 +402,47 @@ def cancel_branches(rt, tid):
     def mark(r):
         if r is None:
             return tab.KEEP
-        r["canceled"] = 1
-        for i, b in enumerate(r["b"]):
-            if b["f"] or b.get("bad") or b["cs"]:
-                continue
-            if b["c"] >= 100:
-                b["cs"] = 1
-                to_send.append((i, b["r"], b["d"]))
-            else:
-                b["cp"] = 1
+        for i, req, dst in mark_cancel(r, rt.now_ms):
+            to_send.append((i, req, dst))
         return r
     tab.update(T.tkey(tid), mark)
     rec = tab.get(T.tkey(tid))
     for i, req, dst in to_send:
         send_cancel(rt, rec, req, dst)
+        # Timer C now runs 64*T1 (RFC 3261 §9.1): the branch timer ends the
+        # branch then if no final reply came (mark_cancel moved its deadline)
+        rt.timers.arm(64 * P.retr_timer1, "tm", "r|%s|%d" % (tid, i), 0)
+
+
+def mark_cancel(r, now_ms) -> list:
+    """Under the transaction's lock: the CANCEL event on every INVITE branch,
+    as its table says (RFC 3261 §9.1): a branch in Calling holds it until its
+    first provisional reply, one in Proceeding sends it now (once) and waits
+    64*T1 at most for the final reply; finished branches ignore it.
+    Returns [(index, branch request, destination)] to CANCEL."""
+    r["canceled"] = 1
+    out = []
+    if r["m"] != "INVITE":
+        return out
+    for i, b in enumerate(r["b"]):
+        if b.get("bad") or b.get("pend"):
+            if b.get("pend"):
+                b["cp"] = 1        # its request is being built: held like Calling
+            continue
+        entry = F.decide(F.ICT, b["s"], "cancel")
+        if entry is None:
+            continue
+        acts = entry[0]
+        if F.HOLD_CANCEL in acts:
+            b["cp"] = 1
+        elif F.SEND_CANCEL_ONCE in acts and not b["cs"]:
+            b["cs"] = 1
+            fd = b.get("fd")
+            end = now_ms() + 64 * P.retr_timer1
+            b["fd"] = min(fd, end) if fd else end
+            out.append((i, b["r"], b["d"]))
+        b["s"] = entry[1]
+    return out
 
 
 def send_cancel(rt, rec, branch_req, dst):

@@ -14,6 +14,7 @@ from kampy.script.context import ScriptExit
 from kampy.sip import parse
 
 from .params import P
+from . import fsm as F
 from . import relay as R
 from . import trans as T
 
@@ -81,20 +82,30 @@ def reply_hook(ctx) -> bool:
             _filter(rt, msg, rf)
             if early is not None:
                 early = msg.serialize()
-        if b["f"]:
-            decision["retr_final"] = b["c"]
+        invite = r["m"] == "INVITE"
+        state = b["s"]
+        entry = F.decide(F.ICT if invite else F.NICT, state, F.REPLY_EVENTS[code // 100])
+        if entry is None:
+            decision["absorb"] = True          # a reply to a request not sent yet
+            return tab.KEEP
+        acts, b["s"] = entry
+        if state in F.CLIENT_DONE:
+            # the branch has its final reply: a retransmission of it gets our
+            # ACK again (Completed), another 2xx of an INVITE goes upstream
+            # (RFC 3261 §16.7 step 5, RFC 6026), anything else is absorbed
+            decision["retr_final"] = acts
             return tab.KEEP
         if code < 200:
             first = b["c"] < 100
             b["c"] = max(b["c"], code)
             decision["provisional"] = True
             decision["first_1xx"] = first
-            if b["cp"] and not b["cs"]:
+            if F.SEND_HELD_CANCEL in acts and b["cp"] and not b["cs"]:
                 b["cs"] = 1
                 decision["cancel"] = (b["r"], b["d"])
-            if r["m"] == "INVITE":
+            if invite:
                 b["g"] += 1            # stops Timer A
-                if first:              # fr_inv_timer from now on: the branch timer re-arms to it
+                if first:              # Timer C (fr_inv_timer) from now on: the branch timer re-arms to it
                     now = rt.now_ms()
                     b["fd"] = now + T.capped(now, r, P.fr_inv_timer if r.get("local")
                                              else (r.get("frinv_ms") or P.fr_inv_timer))
@@ -102,15 +113,14 @@ def reply_hook(ctx) -> bool:
             if early is not None and not r.get("onr") and not r["fin"]:
                 R.send_upstream(rt, r, early)
                 rt.count("tm:relayed_replies")
-                r["lr"] = early
-                r["lc"] = code
+                _last(r, early, code)
                 decision["sent"] = True
             return r
         b["c"] = code
         b["f"] = 1
         b["g"] += 1
         hdr["flags"] |= T.final_bit(idx)        # the branch timer sees it without decoding
-        if r["m"] == "INVITE" and code >= 300:
+        if F.ACK in acts:
             decision["ack"] = (b["r"], b["d"])
         if r.get("local"):
             # one branch, nobody upstream: completed in this same write
@@ -121,16 +131,17 @@ def reply_hook(ctx) -> bool:
         if code < 300:
             decision["relay_2xx"] = True
             r["lc"] = code
-            if r["m"] != "INVITE" and early is not None and not r.get("onr"):
+            _server_event(r, code)
+            if not invite and early is not None and not r.get("onr"):
                 r["lr"] = early      # answers retransmissions of the request
                 decision["stored"] = True
             if not r["fin"] or r["fin"] < 300:
                 r["fin"] = code
-            if r["m"] == "INVITE":
+            if invite:
                 if r.get("onr") or r.get("local"):
                     decision["cancel_others"] = True     # after onreply_route, as Kamailio does
                 else:
-                    decision["cancels"] = _mark_cancel(r)
+                    decision["cancels"] = R.mark_cancel(r, rt.now_ms)
             if not r["done"]:
                 r["done"] = 1
                 decision["finish"] = "2xx"
@@ -147,7 +158,7 @@ def reply_hook(ctx) -> bool:
         return r
     found = tab.update(T.tkey(tid), apply, header=hdr)
     rt.count("tm:received_replies")
-    if "rec" not in decision:
+    if "rec" not in decision or "absorb" in decision:
         if found is tab.KEEP and 200 <= code < 300 and cseq is not None and cseq.method == "INVITE" \
                 and tab.get(T.tkey(tid)) is None:
             # a 2xx retransmission after the transaction was forgotten: a
@@ -161,11 +172,14 @@ def reply_hook(ctx) -> bool:
     if REPLY_CALLBACKS and "retr_final" not in decision:
         _callbacks(ctx, rec, code)
     if "retr_final" in decision:
-        b = rec["b"][idx]
-        if code >= 300 and rec["m"] == "INVITE":
-            _send_ack(rt, rec, b, ctx.msg)
-        elif 200 <= code < 300:
-            _relay(rt, rec, ctx.msg)   # 2xx retransmissions are relayed, late 1xx are not
+        acts = decision["retr_final"]
+        if F.ACK in acts:
+            _send_ack(rt, rec, rec["b"][idx], ctx.msg)
+        elif F.TO_TU in acts or (200 <= code < 300 and rec["m"] == "INVITE"):
+            # an INVITE's 2xx always goes upstream: through the branch's
+            # machine (Completed, Accepted), or, when that has ended (Timer B),
+            # as the proxy core forwards a reply with no transaction (§16.7)
+            _relay(rt, rec, ctx.msg)
         return True
     if "ack" in decision:
         _send_ack(rt, rec, rec["b"][idx], ctx.msg)
@@ -203,7 +217,7 @@ def reply_hook(ctx) -> bool:
             # kept to answer retransmissions of a non-INVITE request; an
             # INVITE's 2xx is retransmitted end to end by the callee
             tab.update(T.tkey(tid), lambda r: _last(r, data, code))
-        for req, dst in decision.get("cancels", ()):
+        for _i, req, dst in decision.get("cancels", ()):
             R.send_cancel(rt, rec, req, dst)
         if decision.get("cancel_others"):
             R.cancel_branches(rt, tid)
@@ -218,22 +232,6 @@ def reply_hook(ctx) -> bool:
     elif decision.get("finish") == "negative":
         finish(rt, tid)
     return True
-
-
-def _mark_cancel(r) -> list:
-    """Under the lock of a 2xx: every other pending branch is to be CANCELed
-    (those that rang now, the others once they do).  [(request, dst)] to send."""
-    r["canceled"] = 1
-    out = []
-    for b in r["b"]:
-        if b["f"] or b.get("bad") or b["cs"]:
-            continue
-        if b["c"] >= 100:
-            b["cs"] = 1
-            out.append((b["r"], b["d"]))
-        else:
-            b["cp"] = 1
-    return out
 
 
 def settle(rt, tid, ran: int):
@@ -273,7 +271,7 @@ def _local_reply(ctx, rec, tid, idx, code, decision) -> bool:
     if rec["m"] == "INVITE" and 200 <= code < 300:
         ack_2xx(ctx, rec)      # we are the UAC: the 2xx (and each retransmission) gets our ACK
     if "retr_final" in decision:
-        if code >= 300 and rec["m"] == "INVITE":
+        if F.ACK in decision["retr_final"]:
             _send_ack(rt, rec, rec["b"][idx], ctx.msg)
         return True
     if "ack" in decision:
@@ -287,12 +285,25 @@ def _local_reply(ctx, rec, tid, idx, code, decision) -> bool:
     return True
 
 
+def _server_event(r, code):
+    """The TU's reply `code` went (or is going) upstream: the server
+    transaction's table moves it on (a 2xx to an INVITE -> Accepted, a final
+    to anything else -> Completed).  A pair the table does not allow (a 2xx
+    after our 487, which a proxy still relays) leaves the state as it is."""
+    ss = r.get("ss")
+    if ss and not r.get("local"):
+        entry = F.decide(F.IST if r["m"] == "INVITE" else F.NIST, ss, F.TU_EVENTS[code // 100])
+        if entry is not None:
+            r["ss"] = entry[1]
+
+
 def _last(r, data, code):
     if r is None:
         return None
     r["lc"] = code
     if data:
         r["lr"] = data
+    _server_event(r, code)
     return r
 
 
@@ -364,8 +375,7 @@ def finish(rt, tid, timeout=False):
             if ctx.t.get("relayed"):
                 return        # new branches: the transaction goes on
             if ctx.data.get("tm.replied"):
-                _wait(rt, tid, rec["m"])
-                return
+                return        # t_reply() sent the final and armed what follows it
             rec = tab.get(T.tkey(tid)) or rec
     send_best(rt, tid, rec)
 
@@ -394,12 +404,10 @@ def send_best(rt, tid, rec):
                              rec["tt"].encode(), rt.server_header, rf=rec.get("rf"), rt=rt)
     R.send_upstream(rt, rec, data)
     R.table(rt).update(T.tkey(tid), lambda r: _final(r, data, code))
-    if rec["m"] == "INVITE" and code >= 300:
-        rt.timers.arm(P.retr_timer1, "tm", "g|%s|%d" % (tid, P.retr_timer1), 0)
     rt.count("tm:%dxx_transactions" % (code // 100))
     if FINAL_CALLBACKS and code >= 300:
         _final_out(rt, rec, code)
-    _wait(rt, tid, rec["m"])
+    after_final(rt, tid, rec["m"], code)
 
 
 def _final(r, data, code):
@@ -408,7 +416,7 @@ def _final(r, data, code):
     r["fin"] = code
     r["lr"] = data
     r["lc"] = code
-    r["ss"] = "completed"
+    _server_event(r, code)
     return r
 
 
@@ -423,7 +431,7 @@ def complete_local(rt, tid, code, reason):
     R.table(rt).update(T.tkey(tid), lambda r: _final(r, data, code))
     if FINAL_CALLBACKS and code >= 300:
         _final_out(rt, rec, code)
-    _wait(rt, tid, rec["m"])
+    after_final(rt, tid, rec["m"], code)
 
 
 def reply_local(ctx, code, reason, headers=(), body=b"", ctype=None) -> int:
@@ -450,12 +458,22 @@ def reply_local(ctx, code, reason, headers=(), body=b"", ctype=None) -> int:
     if code >= 200:
         ctx.data["tm.replied"] = True
         rt.count("tm:local_replies")
-        if rec["m"] == "INVITE" and code >= 300:
-            rt.timers.arm(P.retr_timer1, "tm", "g|%s|%d" % (tid, P.retr_timer1), 0)
         if FINAL_CALLBACKS and code >= 300:
             _final_out(rt, rec, code)
-        _wait(rt, tid, rec["m"])
+        after_final(rt, tid, rec["m"], code)
     return 1
+
+
+def after_final(rt, tid, method, code):
+    """What runs once our final reply went upstream.  A negative final to an
+    INVITE is retransmitted by Timer G until its ACK (Completed -> Confirmed,
+    then wt_timer plays Timer I) or Timer H (64*T1) gives up; the record stays
+    until then.  Anything else is kept wt_timer for retransmissions."""
+    if method == "INVITE" and code >= 300:
+        rt.timers.arm(P.retr_timer1, "tm", "g|%s|%d" % (tid, P.retr_timer1), 0)
+        rt.timers.arm(64 * P.retr_timer1, "tm", "h|%s|0" % tid, 0)
+    else:
+        _wait(rt, tid, method)
 
 
 def _wait(rt, tid, method=None):

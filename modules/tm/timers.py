@@ -8,11 +8,14 @@ branch's `fd`, absolute ms: fr_timer, moved to fr_inv_timer by the first
 whichever comes first; `f|tid|n` only the deadline (a branch dropped in
 onsend_route, never sent); `g|tid|ms` retransmit our negative final reply
 to an INVITE until its ACK (Timer G, ended by Timer H); `w|tid|0` forget
-the finished transaction.  Nothing is cancelled: an entry that finds its
+the finished transaction; `h|tid|0` Timer H (no ACK to our negative final).
+What each firing does is the transaction's table's answer (fsm.decide) for
+its state: a timer that no longer runs there is ignored.  Nothing is cancelled: an entry that finds its
 branch final (or, for `f`, a newer generation) does nothing.
 """
 
 from .params import P
+from . import fsm as F
 from . import relay as R
 from . import trans as T
 
@@ -28,6 +31,8 @@ def fire(rt, key, gen):
         reply_retransmit(rt, tid, n)
     elif kind == "w":
         forget(rt, tid)
+    elif kind == "h":
+        timer_h(rt, tid)
 
 
 def arm_branch(rt, tid, n, fd, now=None):
@@ -52,22 +57,28 @@ def branch_timer(rt, tid, n):
         if r is None or n >= len(r["b"]):
             return tab.KEEP
         b = r["b"][n]
-        if b["f"] or b.get("bad") or b.get("pend"):
+        state = b["s"]
+        if state in F.CLIENT_DONE or b.get("bad") or b.get("pend"):
             return tab.KEEP
+        machine = F.ICT if r["m"] == "INVITE" else F.NICT
         fd = b.get("fd")
         if fd is not None and now >= fd:
+            entry = F.decide(machine, state, _deadline_event(machine, state))
+            if entry is None:
+                return tab.KEEP
             hdr["flags"] |= T.final_bit(n)
-            return _timeout_step(r, b, n, out)
+            return _timeout_step(r, b, n, out, entry)
         out["rec"] = r
-        if r["m"] == "INVITE" and b["c"] >= 100:
+        entry = F.decide(machine, state, "timer_a" if machine == F.ICT else "timer_e")
+        if entry is None:
+            # Timer A stopped at the first provisional: only the deadline is left
             if fd is not None:
-                out["next"] = fd - now     # Timer A stopped at the first provisional
+                out["next"] = fd - now
             return tab.KEEP
+        acts, b["s"] = entry
         out["req"], out["dst"] = b["r"], b["d"]
-        if b["c"] >= 100:
-            b["ri"] = P.retr_timer2    # Timer E in Proceeding: every T2
-        else:
-            b["ri"] = min(b["ri"] * 2, P.retr_timer2) if r["m"] != "INVITE" else b["ri"] * 2
+        b["ri"] = F.retransmit_ms(F.arm_spec(acts, "A" if machine == F.ICT else "E"), b["ri"],
+                                  P.retr_timer1, P.retr_timer2)
         out["next"] = b["ri"] if fd is None else min(b["ri"], fd - now)
         return r
     tab.update(key, step, header=hdr)
@@ -82,13 +93,22 @@ def branch_timer(rt, tid, n):
     rt.timers.arm(max(1, out["next"]), "tm", "r|%s|%d" % (tid, n), 0)
 
 
-def _timeout_step(r, b, n, out):
-    """Under the lock: branch n ends with a local 408."""
+def _deadline_event(machine, state):
+    """The timer that a branch's passed deadline is: B (INVITE, no
+    provisional yet), C (INVITE, rang: fr_inv_timer) or F (non-INVITE)."""
+    if machine == F.ICT:
+        return "timer_c" if state == "Proceeding" else "timer_b"
+    return "timer_f"
+
+
+def _timeout_step(r, b, n, out, entry):
+    """Under the lock: branch n ends with a local 408 (the table's Timeout);
+    a branch that rang is CANCELed (Timer C), one that never answered is
+    just abandoned (Timer B: RFC 3261 §9.1, no CANCEL before a provisional)."""
+    acts, b["s"] = entry
     out["timeout"] = True
     out["rec"] = r
-    # a branch that rang is CANCELed; one that never answered is just
-    # abandoned (RFC 3261 §9.1: no CANCEL before a provisional reply)
-    out["cancel"] = r["m"] == "INVITE" and b["c"] >= 100 and not b["cs"]
+    out["cancel"] = F.SEND_CANCEL_ONCE in acts and not b["cs"]
     if out["cancel"]:
         b["cs"] = 1
     b["f"] = 1
@@ -117,10 +137,14 @@ def timeout(rt, tid, n, gen):
         if r is None or n >= len(r["b"]):
             return tab.KEEP
         b = r["b"][n]
-        if b["f"] or b["g"] != gen or b.get("pend"):
+        if b["s"] in F.CLIENT_DONE or b["g"] != gen or b.get("pend"):
+            return tab.KEEP
+        machine = F.ICT if r["m"] == "INVITE" else F.NICT
+        entry = F.decide(machine, b["s"], _deadline_event(machine, b["s"]))
+        if entry is None:
             return tab.KEEP
         hdr["flags"] |= T.final_bit(n)
-        return _timeout_step(r, b, n, out)
+        return _timeout_step(r, b, n, out, entry)
     tab.update(T.tkey(tid), step, header=hdr)
     if out:
         _timed_out(rt, tid, n, out)
@@ -142,15 +166,39 @@ def _timed_out(rt, tid, n, out):
 
 
 def reply_retransmit(rt, tid, interval):
-    """Timer G: our negative final reply to an INVITE, until ACK or Timer H."""
+    """Timer G: our negative final reply to an INVITE, again, while the
+    transaction is Completed (no ACK yet, Timer H not fired)."""
     rec = R.table(rt).get(T.tkey(tid))
-    if rec is None or rec.get("ss") != "completed" or not rec.get("lr"):
+    if rec is None or not rec.get("lr"):
         return
-    if rt.now_ms() - rec["t0"] > 64 * P.retr_timer1 + P.fr_inv_timer + P.max_inv_lifetime:
-        return
+    entry = F.decide(F.IST, rec.get("ss"), "timer_g")
+    if entry is None:
+        return           # Confirmed (ACKed) or Terminated: G no longer runs
     R.send_upstream(rt, rec, rec["lr"])
-    nxt = min(interval * 2, P.retr_timer2)
+    rt.count("tm:retransmissions")
+    nxt = F.retransmit_ms(F.arm_spec(entry[0], "G"), interval, P.retr_timer1, P.retr_timer2)
     rt.timers.arm(nxt, "tm", "g|%s|%d" % (tid, nxt), 0)
+
+
+def timer_h(rt, tid):
+    """Timer H: no ACK came for our negative final (RFC 3261 §17.2.1): the
+    transaction ends (Terminated) and is dropped."""
+    tab = R.table(rt)
+    box = {}
+
+    def step(r):
+        if r is None:
+            return tab.KEEP
+        entry = F.decide(F.IST, r.get("ss"), "timer_h")
+        if entry is None:
+            return tab.KEEP      # ACKed meanwhile: Timer I (wt_timer) ends it
+        r["ss"] = entry[1]
+        box["h"] = True
+        return r
+    tab.update(T.tkey(tid), step)
+    if box:
+        rt.log(3, "tm: no ACK for the final reply of transaction %s (Timer H)" % tid)
+        forget(rt, tid)
 
 
 def forget(rt, tid):

@@ -10,19 +10,30 @@ reply finds its transaction and branch without any index.
 
 Record fields: m method, req the request as relayed (script edits applied,
 before our Via), src [ip, port] of the caller, sock index of the receiving
-socket, sk server key, tt our To tag for local replies, ss server state,
-lr/lc the last reply sent upstream and its code, b branches, best [code,
+socket, sk server key, tt our To tag for local replies, ss the server
+transaction's state (IST or NIST of fsm.py, by the RFC's name: "Proceeding",
+"Completed", "Confirmed", "Accepted", ...; empty for a transaction a module
+started: it has no server side), lr/lc the last reply sent upstream and its code, b branches, best [code,
 reply] the best final reply so far, fr/onr/br route names, ctx saved script
 state, done (completion taken), fin (final code sent upstream), t0 start ms,
 eol end of life in ms (t0 + max_inv_lifetime / max_noninv_lifetime), bfr
 the branch-failure route name and bfp how many branch-failure routes are
 running (the transaction is not completed while one runs).
-A branch: u URI, d [ip, port], r request sent, c highest code received,
-f final received, ri retransmission interval, cp CANCEL pending, cs CANCEL
+A branch: s its client transaction's state (ICT or NICT: "Calling",
+"Trying", "Proceeding", "Completed", "Accepted", "Terminated"; "Idle" while a
+slot is reserved), u URI, d [ip, port], r request sent, c highest code received,
+f final received (s is Completed, Accepted or Terminated), ri retransmission interval, cp CANCEL pending, cs CANCEL
 sent, g generation (bumped by the first 1xx to an INVITE and the final), fd
 the final-response deadline in ms (fr_timer, then fr_inv_timer from the first
 1xx to an INVITE; see timers.py), pend a slot reserved while its request is
 built.
+
+Every event (a reply, a timer, the TU's reply, an ACK, a CANCEL, a request
+retransmission) is looked up in the state's table (fsm.decide) under the
+record's lock; the table's actions say what tm does and its next state is
+stored.  tm keeps its own timer values (modparams, t_set_fr) and a single
+timer entry per branch, so it reads the templates rather than calling
+fsm.step.
 """
 
 import binascii

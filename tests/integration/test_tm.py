@@ -146,6 +146,8 @@ def test_tm_rpc_shows_transactions(net, tmp_path):
     assert wait_for(lambda: any(t["replies"] == "180" for t in k.rpc("tm.list")), 10)
     t = k.rpc("tm.list")[0]
     assert t["method"] == "INVITE" and t["cseq"] == "1 INVITE" and t["final"] == 0
+    # the RFC's states: the server transaction has sent 100/180, its branch has rung
+    assert (t["state"], t["branch_states"]) == ("Proceeding", "Proceeding")
     stats = k.rpc("tm.stats")
     assert stats["current"] >= 1 and stats["created"] >= 1
     out = k.kampyctl("tm.list")
