@@ -18,6 +18,14 @@ BF = BRANCH_FAILURE_ROUTE | EVENT_ROUTE
 RQB = REQUEST_ROUTE | FAILURE_ROUTE | BRANCH_ROUTE
 ALLR = REQUEST_ROUTE | FAILURE_ROUTE | ONREPLY_ROUTE | BRANCH_ROUTE
 
+def table_size(rt):
+    """(buckets, bytes) of the transaction table: by default half of the
+    shared memory (shm_mem / -m) -- Kamailio's transactions live in its whole
+    shm pool, so a bigger -m must give kampy's more room too."""
+    mb = P.table_mb or max(8, int(rt.params.get("shm_mem", 64)) // 2)
+    return P.table_buckets or max(8192, 512 * mb), mb * 1024 * 1024
+
+
 COUNTERS = ("current", "created", "received_replies", "relayed_replies", "relayed_branches",
             "retransmissions", "retransmissions_rcv", "timeouts", "local_replies", "absorbed_acks",
             "1xx_transactions", "2xx_transactions", "3xx_transactions", "4xx_transactions",
@@ -53,7 +61,7 @@ exports = Module(
     rpcs=[Rpc("tm.stats", F.rpc_stats, F.rpc_stats.__doc__), Rpc("tm.list", F.rpc_list, F.rpc_list.__doc__),
           Rpc("tm.t_uac_start", U.rpc_t_uac_start, U.rpc_t_uac_start.__doc__),
           Rpc("tm.t_uac_wait", U.rpc_t_uac_wait, U.rpc_t_uac_wait.__doc__)],
-    tables=[TableDef("tm", lambda rt: (P.table_buckets, P.table_mb * 1024 * 1024), nlocks=256)],
+    tables=[TableDef("tm", table_size, nlocks=256)],
     timer_handlers={"tm": fire},
     reply_hook=reply_hook,
     pre_script=F.pre_script,

@@ -487,9 +487,12 @@ def rpc_list(rt):
         if not str(key).startswith("t:") or not isinstance(rec, dict):
             continue
         try:
-            req = parse(rec["req"])
-            callid = b2s(req.call_id)
-            cseq = "%d %s" % (req.cseq.number, req.cseq.method)
+            if rec.get("stub"):        # a finished non-INVITE kept for retransmissions
+                callid, cseq = rec["ci"], rec["cq"]
+            else:
+                req = parse(rec["req"])
+                callid = b2s(req.call_id)
+                cseq = "%d %s" % (req.cseq.number, req.cseq.method)
         except Exception:
             callid, cseq = "", ""
         src = rec.get("src")

@@ -10,6 +10,12 @@ def _positive(v):
     return v
 
 
+def _not_negative(v):
+    if v < 0:
+        raise ValueError("must not be negative")
+    return v
+
+
 P = ParamValues([
     Param("fr_timer", int, 30000, doc="final reply timeout of a non-INVITE branch (Timer F)", check=_positive),
     Param("fr_inv_timer", int, 120000, doc="final reply timeout of an INVITE branch after a 1xx (Timer C)",
@@ -47,6 +53,8 @@ P = ParamValues([
     Param("event_callback", str, ""),
     Param("relay_100", int, 0),
     Param("rich_redirect", int, 0),
-    Param("table_buckets", int, 8192, doc="kampy: buckets of the shared transaction table", check=_positive),
-    Param("table_mb", int, 24, doc="kampy: MB of shared memory for transactions", check=_positive),
+    Param("table_buckets", int, 0, check=_not_negative,
+          doc="kampy: buckets of the shared transaction table (0: 512 per MB of table_mb, at least 8192)"),
+    Param("table_mb", int, 0, check=_not_negative,
+          doc="kampy: MB of shared memory for transactions (0: half of shm_mem, at least 8)"),
 ])

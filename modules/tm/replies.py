@@ -145,6 +145,9 @@ def reply_hook(ctx) -> bool:
             if not r["done"]:
                 r["done"] = 1
                 decision["finish"] = "2xx"
+            hdr["flags"] |= T.F_GONE           # over: its wait timer deletes it without decoding
+            if not invite and "stored" in decision and T.compactable(r):
+                return T.compact(r, msg)        # stored; the callers after the lock get r whole
             return r
         best = r.get("best")
         if best is None or T.best_reply([(0, best[0]), (1, code)]) == 1:
@@ -403,7 +406,13 @@ def send_best(rt, tid, rec):
         data = T.local_reply(rec["req"], code, best[3] if len(best) > 3 else "Request Timeout",
                              rec["tt"].encode(), rt.server_header, rf=rec.get("rf"), rt=rt)
     R.send_upstream(rt, rec, data)
-    R.table(rt).update(T.tkey(tid), lambda r: _final(r, data, code))
+
+    def final(r):
+        r = _final(r, data, code)
+        if r is not None and r["done"] and T.compactable(r):
+            return T.compact(r)       # the end of the line: only retransmissions come now
+        return r
+    R.table(rt).update(T.tkey(tid), final)
     rt.count("tm:%dxx_transactions" % (code // 100))
     if FINAL_CALLBACKS and code >= 300:
         _final_out(rt, rec, code)

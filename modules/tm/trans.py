@@ -127,6 +127,32 @@ def capped(now_ms: int, rec, delay: int) -> int:
     return max(1, min(delay, eol - now_ms))
 
 
+def compact(r, msg=None):
+    """What a finished non-INVITE transaction keeps until Timer J (64*T1):
+    enough to answer a retransmitted request with the final reply and to
+    absorb late replies -- not the request, the branches' requests or the
+    script state.  A BYE's record goes from ~1.3 KB to ~0.5 KB, so the 32 s
+    it stays cost a fraction of the memory."""
+    ci = cq = ""
+    try:
+        if msg is None:        # a reply of the transaction has the same Call-ID and CSeq
+            from kampy.sip import parse
+            msg = parse(r["req"])
+        ci = (msg.call_id or b"").decode("latin-1")
+        cq = "%d %s" % (msg.cseq.number, msg.cseq.method) if msg.cseq else ""
+    except Exception:
+        pass
+    return {"m": r["m"], "ss": r["ss"], "lr": r["lr"], "lc": r["lc"], "src": r["src"], "sock": r["sock"],
+            "fin": r["fin"], "done": r["done"], "t0": r["t0"], "ci": ci, "cq": cq, "stub": 1,
+            "b": [{"s": b["s"], "f": b["f"], "c": b["c"], "g": b["g"]} for b in r["b"]]}
+
+
+def compactable(r) -> bool:
+    """A non-INVITE transaction of a caller upstream, answered, every branch final."""
+    return r["m"] != "INVITE" and not r.get("local") and r["fin"] >= 200 and r["done"] \
+        and all(b["f"] for b in r["b"])
+
+
 def best_reply(codes):
     """RFC 3261 §16.7 step 6: the branch whose final code to forward.
     6xx beats everything, else the lowest class; 503 counts as 500."""

@@ -4,6 +4,7 @@ after each event (by the RFC's names), and the behaviour the tables decide —
 what is absorbed, resent, ACKed, CANCELed, and when Timers G, H and C end
 things.  In-process, a recording transport and LocalTimers' explicit clock."""
 
+import msgpack
 import pytest
 
 from kampy.runtime import Runtime
@@ -236,3 +237,32 @@ def test_every_state_tm_stores_is_a_state_of_its_machine(px):
     for machine, state in seen:
         assert state in F.STATES[F.Machine(machine)], (machine, state)
     assert ("IST", "Confirmed") in seen and ("ICT", "Completed") in seen
+
+
+def test_a_finished_non_invite_keeps_only_a_stub_until_timer_j(px):
+    rt, feed, at = px
+    feed(MESSAGE, UP)
+    full = len(msgpack.packb(record(rt), use_bin_type=True))
+    feed(reply_to(sent_to(rt, 5071)[0], 202, b"Accepted"), DOWN)
+    rec = record(rt)
+    assert rec["stub"] == 1 and "req" not in rec and "r" not in rec["b"][0]
+    stub = len(msgpack.packb(rec, use_bin_type=True))
+    assert stub * 2 < full
+    feed(MESSAGE, UP)                       # still answers a retransmission with the final
+    assert upstream(rt) == [202, 202]
+    from modules.tm.funcs import rpc_list
+    (row,) = rpc_list(rt)
+    assert (row["callid"], row["cseq"], row["state"]) == ("m1", "1 MESSAGE", "Completed")
+    at(31999)
+    assert record(rt) is not None
+    at(32000 + 1)                           # Timer J (64*T1) after the final: gone
+    assert record(rt) is None
+
+
+def test_the_transaction_table_grows_with_shm_mem():
+    from modules.tm import table_size
+    rt = Runtime(compile_text(CFG, "t.cfg"))
+    rt.params["shm_mem"] = 256
+    assert table_size(rt) == (65536, 128 * 1024 * 1024)
+    rt.params["shm_mem"] = 64
+    assert table_size(rt) == (16384, 32 * 1024 * 1024)
