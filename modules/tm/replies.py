@@ -146,7 +146,7 @@ def reply_hook(ctx) -> bool:
                 r["done"] = 1
                 decision["finish"] = "2xx"
             hdr["flags"] |= T.F_GONE           # over: its wait timer deletes it without decoding
-            if not invite and "stored" in decision and T.compactable(r):
+            if (invite or "stored" in decision) and T.compactable(r):
                 return T.compact(r, msg)        # stored; the callers after the lock get r whole
             return r
         best = r.get("best")

@@ -128,11 +128,13 @@ def capped(now_ms: int, rec, delay: int) -> int:
 
 
 def compact(r, msg=None):
-    """What a finished non-INVITE transaction keeps until Timer J (64*T1):
-    enough to answer a retransmitted request with the final reply and to
-    absorb late replies -- not the request, the branches' requests or the
-    script state.  A BYE's record goes from ~1.3 KB to ~0.5 KB, so the 32 s
-    it stays cost a fraction of the memory."""
+    """What a finished transaction keeps while it waits (a non-INVITE: Timer
+    J, 64*T1; an INVITE: wt_timer, or until the ACK of our negative final):
+    enough to answer a retransmitted request with the final reply, relay a
+    2xx retransmission, ACK a repeated negative final and absorb the rest --
+    not the request, the script state or the requests of branches that need
+    no ACK.  A BYE's record goes from ~1.3 KB to ~0.5 KB, an INVITE's from
+    ~2-4 KB to ~0.5 KB, so the waiting costs a fraction of the memory."""
     ci = cq = ""
     try:
         if msg is None:        # a reply of the transaction has the same Call-ID and CSeq
@@ -144,12 +146,21 @@ def compact(r, msg=None):
         pass
     return {"m": r["m"], "ss": r["ss"], "lr": r["lr"], "lc": r["lc"], "src": r["src"], "sock": r["sock"],
             "fin": r["fin"], "done": r["done"], "t0": r["t0"], "ci": ci, "cq": cq, "stub": 1,
-            "b": [{"s": b["s"], "f": b["f"], "c": b["c"], "g": b["g"]} for b in r["b"]]}
+            "b": [_branch_stub(b, r["m"]) for b in r["b"]],
+            **({"rf": r["rf"]} if r.get("rf") else {})}     # a relayed 2xx retransmission is filtered too
+
+
+def _branch_stub(b, method):
+    out = {"s": b["s"], "f": b["f"], "c": b["c"], "g": b["g"]}
+    if method == "INVITE" and b["s"] == "Completed":
+        out["r"], out["d"] = b["r"], b["d"]     # a repeated negative final gets our ACK again
+    return out
 
 
 def compactable(r) -> bool:
-    """A non-INVITE transaction of a caller upstream, answered, every branch final."""
-    return r["m"] != "INVITE" and not r.get("local") and r["fin"] >= 200 and r["done"] \
+    """A transaction of a caller upstream, answered, every branch final, no
+    branch-failure route running."""
+    return not r.get("local") and r["fin"] >= 200 and r["done"] and not r.get("bfp") \
         and all(b["f"] for b in r["b"])
 
 

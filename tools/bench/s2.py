@@ -3,7 +3,7 @@
 loose_route) → sipp callee.  Reports the highest call rate with no failed
 call and the proxy CPU per call at a fixed 200 calls/s.
 
-Run: python -m tools.bench.s2 [--duration 10] [--children 2]   (prints; asserts nothing)
+Run: python -m tools.bench.s2 [--duration 10] [--children 2] [--shm 256]   (prints; asserts nothing)
 """
 
 import argparse
@@ -51,12 +51,15 @@ def main(cfg=None, name="s2"):
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--children", type=int, default=2)
     ap.add_argument("--max-rate", type=int, default=3000)
+    ap.add_argument("--shm", type=int, default=256,
+                    help="shared memory MB (-m), as the side-by-side harness gives both daemons")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         callee = free_udp_port()
         uas = subprocess.Popen(["sipp", "-sn", "uas", "-i", "127.0.0.1", "-p", str(callee), "-nostdin"],
                                cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        k = Kampy(tmp, cfg.replace("CALLEE", str(callee)), children=a.children).start()
+        k = Kampy(tmp, cfg.replace("CALLEE", str(callee)), children=a.children,
+                  extra_args=("-m", str(a.shm))).start()
         try:
             pids = k.pids()
             c0 = cpu_seconds(pids)

@@ -266,3 +266,16 @@ def test_the_transaction_table_grows_with_shm_mem():
     assert table_size(rt) == (65536, 128 * 1024 * 1024)
     rt.params["shm_mem"] = 64
     assert table_size(rt) == (16384, 32 * 1024 * 1024)
+
+
+def test_an_answered_invite_keeps_a_stub_that_still_relays_2xx_retransmissions(px):
+    rt, feed, _at = px
+    feed(INVITE, UP)
+    out = sent_to(rt, 5071)[0]
+    full = len(msgpack.packb(record(rt), use_bin_type=True))
+    feed(reply_to(out, 200, b"OK"), DOWN)
+    rec = record(rt)
+    assert rec["stub"] == 1 and rec["ss"] == "Accepted" and "req" not in rec
+    assert len(msgpack.packb(rec, use_bin_type=True)) * 2 < full
+    feed(reply_to(out, 200, b"OK"), DOWN)        # the callee's 2xx again: relayed
+    assert upstream(rt) == [100, 200, 200]
