@@ -25,20 +25,32 @@ class UdpTransport:
 
     def __init__(self, bound):
         self.bound = bound           # list of (Socket, socket.socket)
-        self.by_sock = {id(s): (s, fd) for s, fd in bound}
+        # id(Socket) -> (the v4 sendto, the v6 sendto): the socket itself when
+        # its family fits, else the first bound one of the other family
+        # (socket.family is a Python property: not read per message)
         self.v4 = next((fd for s, fd in bound if fd.family == socket.AF_INET), None)
         self.v6 = next((fd for s, fd in bound if fd.family == socket.AF_INET6), None)
+        self.by_sock = {}
+        for s, fd in bound:
+            own6 = fd.family == socket.AF_INET6
+            v4 = self.v4 if own6 else fd
+            v6 = fd if own6 else self.v6
+            self.by_sock[id(s)] = (v4.sendto if v4 is not None else None,
+                                   v6.sendto if v6 is not None else None)
+        self.default = (self.v4.sendto if self.v4 is not None else None,
+                        self.v6.sendto if self.v6 is not None else None)
 
     def send(self, sock, ip, port, data: bytes) -> bool:
-        entry = self.by_sock.get(id(sock))
-        fd = entry[1] if entry is not None else None
-        v6 = ":" in ip
-        if fd is None or (fd.family == socket.AF_INET6) != v6:
-            fd = self.v6 if v6 else self.v4
-        if fd is None:
+        fds = self.by_sock.get(id(sock), self.default)
+        if ":" in ip:
+            sendto = fds[1]
+            ip = ip.strip("[]")
+        else:
+            sendto = fds[0]
+        if sendto is None:
             return False
         try:
-            fd.sendto(data, (ip.strip("[]"), port))
+            sendto(data, (ip, port))
             return True
         except OSError:
             return False

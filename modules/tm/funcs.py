@@ -273,6 +273,7 @@ def pre_script(ctx) -> bool:
         rt.count("tm:absorbed_acks")
         return True
     if tab.header(T.tkey(tid)) is None:
+        ctx.data["tm.fresh"] = msg      # create() need not look again (its insert still decides)
         return False
     R.retransmission(ctx, tid)
     return True

@@ -237,7 +237,7 @@ def create(ctx, store=True):
     cached = ctx.data.get("tm.sk")
     sk = cached[1] if cached is not None and cached[0] is msg else T.server_key(msg)
     tid = T.server_tid(sk)
-    if tab.header(T.tkey(tid)) is not None:
+    if ctx.data.pop("tm.fresh", None) is not msg and tab.header(T.tkey(tid)) is not None:
         return None, tid          # a retransmission
     core_funcs.apply_received(ctx)
     base = msg.serialize()
@@ -303,7 +303,8 @@ def relay(ctx, host=None, port=None) -> int:
     ctx.t = {"tid": tid}
     trying = None
     if P.auto_inv_100 and F.SENDS_TRYING[F.IST if rec["m"] == "INVITE" else F.NIST]:
-        trying = T.local_reply(rec["req"], 100, P.auto_inv_100_reason, b"", rt.server_header,
+        # from the message just serialized into rec["req"]: no second parse
+        trying = T.local_reply(msg, 100, P.auto_inv_100_reason, b"", rt.server_header,
                                rf=rec.get("rf"), rt=rt)
         rec["lr"], rec["lc"] = trying, 100
     new = build_branches(ctx, tid, rec, 0, rec["req"], targets(ctx, host, port))

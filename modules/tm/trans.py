@@ -212,7 +212,8 @@ def local_reply(req_bytes: bytes, code: int, reason, to_tag: bytes, server=None,
     built from the request as the script left it, so the transaction's reply
     filters (rf, e.g. uac giving the caller its own From back) run on it too."""
     from kampy.sip import parse
-    req = parse(req_bytes)
+    # the caller may hand over the parsed request it just stored (relay's 100 Trying)
+    req = parse(req_bytes) if isinstance(req_bytes, (bytes, bytearray)) else req_bytes
     data = build.make_reply(req, code, reason, to_tag=to_tag, server=server,
                             headers=headers, body=body, content_type=content_type)
     if rf and rt is not None:
