@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from harness import free_udp_port
+from harness import free_udp_port, stop_group
 from toolcheck import require_tool
 
 from modules.uac import replace as RP
@@ -53,7 +53,8 @@ def test_kamailio_vsf_equals_ours(tmp_path, passwd):
     caller.bind(("127.0.0.1", 0))
     log = open(tmp_path / "kamailio.log", "w")
     kam = subprocess.Popen([exe, "-f", str(cfg), "-DD", "-E", "-m", "32", "-M", "8", "-Y", str(tmp_path),
-                            "-P", str(tmp_path / "k.pid")], stdout=log, stderr=subprocess.STDOUT)
+                            "-P", str(tmp_path / "k.pid")], stdout=log, stderr=subprocess.STDOUT,
+                           start_new_session=True)
     try:
         inv = ("INVITE sip:bob@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bKk1\r\n"
                "From: \"Alice\" <sip:alice@example.org>;tag=a1\r\nTo: <sip:bob@example.com>\r\n"
@@ -77,12 +78,7 @@ def test_kamailio_vsf_equals_ours(tmp_path, passwd):
         frm = [ln for ln in data.split("\r\n") if ln.lower().startswith("from:")][0]
         assert frm == "From: Anon <sip:anonymous@anonymous.invalid>;tag=a1"
     finally:
-        kam.terminate()
-        try:
-            kam.wait(10)
-        except subprocess.TimeoutExpired:
-            kam.kill()
-            kam.wait(5)
+        stop_group(kam, 10)     # the whole group: no Kamailio child may outlive the test
         log.close()
         caller.close()
         callee.close()

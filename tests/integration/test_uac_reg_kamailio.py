@@ -10,7 +10,7 @@ import sqlite3
 import subprocess
 
 import kampy.db as D
-from harness import Kampy, free_udp_port, options, send_udp, wait_for
+from harness import Kampy, free_udp_port, options, send_udp, wait_for, stop_group
 from test_uac_reg import CFG, row, state
 from toolcheck import require_tool
 
@@ -111,10 +111,5 @@ def test_kamailio_registrar(tmp_path):
     finally:
         if k is not None:
             k.stop()
-        kam.terminate()
-        try:
-            kam.wait(10)
-        except subprocess.TimeoutExpired:
-            kam.kill()
-            kam.wait(5)
+        stop_group(kam, 10)     # the whole group: no Kamailio child may outlive the test
         klog.close()
