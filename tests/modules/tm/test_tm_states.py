@@ -13,11 +13,8 @@ from kampy.sip import parse
 from kampy.worker import Receiver
 
 from modules.tm import fsm as F
+from test_tm_worker import INVITE, reply_to, sent_to
 
-INVITE = (b"INVITE sip:bob@127.0.0.1:5060 SIP/2.0\r\n"
-          b"Via: SIP/2.0/UDP 127.0.0.1:5099;branch=z9hG4bKinv1;rport\r\n"
-          b"From: <sip:a@x>;tag=f1\r\nTo: <sip:bob@y>\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\n"
-          b"Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n")
 CFG = """
 listen=udp:127.0.0.1:5060
 loadmodule "tm.so"
@@ -37,20 +34,6 @@ ACK = (b"ACK sip:bob@127.0.0.1:5060 SIP/2.0\r\n"
        b"Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n")
 CANCEL = INVITE.replace(b"INVITE sip", b"CANCEL sip").replace(b"CSeq: 1 INVITE", b"CSeq: 1 CANCEL")
 UP, DOWN = ("127.0.0.1", 5099), ("127.0.0.1", 5071)
-
-
-def reply_to(sent: bytes, code: int, reason: bytes, tag=b"t1") -> bytes:
-    req = parse(sent)
-    lines = [b"SIP/2.0 %d %s" % (code, reason)]
-    lines += [b"Via: " + v for v in req.headers("via")]
-    lines += [b"From: " + req.header("from"), b"To: " + req.header("to") + b";tag=" + tag,
-              b"Call-ID: " + req.call_id, b"CSeq: %d %s" % (req.cseq.number, req.cseq.method.encode()),
-              b"Content-Length: 0", b"", b""]
-    return b"\r\n".join(lines)
-
-
-def sent_to(rt, port):
-    return [d for _s, _ip, p, d in rt.transport.sent if p == port]
 
 
 @pytest.fixture
