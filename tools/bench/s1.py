@@ -49,9 +49,11 @@ def cpu_seconds(pids) -> float:
     return total / CLK
 
 
-def run_sipp(port, rate, seconds, workdir, scenario=None, limit=None):
+def run_sipp(port, rate, seconds, workdir, scenario=None, limit=None, give_up=None):
     """One sipp run at `rate` for `seconds` (OPTIONS unless another scenario's
-    arguments are given); returns (successful, failed, retransmissions, seconds taken)."""
+    arguments are given); returns (successful, failed, retransmissions, seconds taken).
+    give_up: seconds after which sipp stops (calls still running count as
+    failed); default seconds + 30."""
     n = int(rate * seconds)
     stat = pathlib.Path(workdir) / ("stat_%d.csv" % rate)
     if stat.exists():
@@ -59,13 +61,13 @@ def run_sipp(port, rate, seconds, workdir, scenario=None, limit=None):
     scenario = scenario or ["-sf", str(SCENARIOS / "options_uac.xml"), "-rp", "1000", "-max_socket", "1000"]
     cmd = ["sipp", "127.0.0.1:%d" % port] + scenario + [
         "-m", str(n), "-r", str(rate), "-l", str(limit or max(1000, rate)),
-        "-i", "127.0.0.1", "-p", str(free_udp_port()), "-nostdin", "-timeout", "%ds" % (seconds + 30),
+        "-i", "127.0.0.1", "-p", str(free_udp_port()), "-nostdin", "-timeout", "%ds" % (give_up or seconds + 30),
         "-trace_stat", "-stf", str(stat), "-fd", "1"]
     t0 = time.time()
     try:
-        subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=seconds + 60)
+        subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=(give_up or seconds + 30) + 30)
     except subprocess.TimeoutExpired:
-        return 0, n, 0, seconds + 60
+        return 0, n, 0, (give_up or seconds + 30) + 30
     took = time.time() - t0
     rows = list(csv.reader(open(stat), delimiter=";")) if stat.exists() else []
     if len(rows) < 2:
