@@ -426,9 +426,10 @@ def mark_cancel(r, now_ms) -> list:
     if r["m"] != "INVITE":
         return out
     for i, b in enumerate(r["b"]):
-        if b.get("bad") or b.get("pend"):
-            if b.get("pend"):
-                b["cp"] = 1        # its request is being built: held like Calling
+        if b.get("pend"):
+            b["cp"] = 1            # its request is being built: held like Calling
+            continue
+        if b.get("bad"):
             continue
         entry = F.decide(F.ICT, b["s"], "cancel")
         if entry is None:
