@@ -385,9 +385,15 @@ def server(sockdir, rt, reg):
     t = threading.Thread(target=run, daemon=True)
     t.start()
     for _ in range(100):
-        if os.path.exists(path) or errors:
+        # listening, not only bound: the file exists before listen(), and a
+        # connect refused in between makes bind_socket take the socket for stale
+        if errors:
             break
-        time.sleep(0.02)
+        try:
+            connect(path, 0.5).close()
+            break
+        except OSError:
+            time.sleep(0.02)
     srv = type("Server", (), {"path": path, "stop": stop, "thread": t, "errors": errors})
     yield srv
     stop.set()
