@@ -5,12 +5,25 @@ Every tick (10 ms) it pops the due entries of the shared timer wheel and
 hands each to the handler registered for its kind (tm's retransmissions and
 timeouts, for instance); periodic module jobs (`Timer(name, fn, interval)`)
 run when their interval has passed.  A handler that raises is logged and the
-loop goes on.
+loop goes on.  Every RELEASE_INTERVAL seconds it also gives the heap pages
+of the shared tables that no record uses back to the kernel (Table.release_free),
+so that a burst does not leave the daemon's memory at its high-water mark.
 """
 
 import time
 
 TICK = 0.01
+RELEASE_INTERVAL = 10.0
+
+
+def release_free_pages(rt):
+    """Table.release_free on every shared table; returns the pages discarded."""
+    n = 0
+    for t in list(getattr(rt, "tables", {}).values()):
+        release = getattr(t, "release_free", None)
+        if release is not None:
+            n += release()
+    return n
 
 
 class NamedTimers:
@@ -40,8 +53,15 @@ def run_timer(rt, should_stop=lambda: False):
         for t in mod.timers:
             jobs.append([now + t.interval, t])
     wheel = getattr(rt, "timers", None)
+    next_release = now + RELEASE_INTERVAL
     while not should_stop():
         now = time.monotonic()
+        if now >= next_release:
+            next_release = now + RELEASE_INTERVAL
+            try:
+                release_free_pages(rt)
+            except Exception as e:
+                rt.log(-1, "releasing free shared-memory pages failed: %r" % (e,))
         if wheel is not None:
             for kind, key, gen in wheel.due(int(time.monotonic() * 1000)):
                 fn = handlers.get(kind)

@@ -54,6 +54,7 @@ class Arena:
         self._used = 0
         self._owner = os.getpid()
         self._views = []
+        self._starts = {}
         self._lock_sets = []
 
     @property
@@ -89,7 +90,29 @@ class Arena:
         self._used = start + nbytes
         view = self._buf[start:start + nbytes]
         self._views.append(view)
+        self._starts[id(view)] = start
         return view
+
+    def discarder(self, view: memoryview):
+        """A function (offset, nbytes) that gives the whole OS pages inside
+        view[offset:offset+nbytes] back to the kernel, in every process at
+        once (MADV_REMOVE punches a hole in the shared object); they read as
+        zeros afterwards and are allocated again when next written.  Why: a
+        table's heap pages stay resident at their high-water mark otherwise,
+        so one burst would show as memory held for good."""
+        base = self._starts[id(view)]
+        advise = getattr(self._mm, "madvise", None)
+        how = getattr(mmap, "MADV_REMOVE", None)
+        page = mmap.PAGESIZE
+
+        def discard(offset, nbytes):
+            lo = _round_up(base + offset, page)
+            hi = (base + offset + nbytes) & ~(page - 1)
+            if advise is None or how is None or hi <= lo:
+                return 0
+            advise(how, lo, hi - lo)
+            return hi - lo
+        return discard
 
     def track(self, view: memoryview) -> memoryview:
         """Remember a view derived from a region (a cast) so close() can release it."""

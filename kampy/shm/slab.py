@@ -1,8 +1,11 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """The record heap of a Table: a slab allocator with a redo journal.
 
-Size classes are powers of two from 64 B to 64 KiB (class c = 64 << c bytes).
-The heap is cut into 64 KiB pages; a page is given to one class when that class
+Size classes step by 16 bytes from 64 B to 1 KiB, then by an eighth of a power
+of two up to 16 KiB, then 32 and 64 KiB: a record that grows by a byte past a
+class costs 16 bytes or an eighth more, not double (with powers of two alone,
+a tm stub of 513 bytes took 1 KiB, and sipp's Call-IDs growing a digit at the
+100 000th call doubled the table's memory).  The heap is cut into 64 KiB pages; a page is given to one class when that class
 runs out of free blocks and goes back to the page pool as soon as its last
 block is freed, so memory freed by one size of record can later hold another
 (no slab "calcification").  Each page keeps its own free list; the pages of a
@@ -37,7 +40,7 @@ hosts CPython packs that with one 8-byte memcpy, i.e. a single aligned store.
 
 import struct
 
-__all__ = ["Slab", "Txn", "NCLASS", "PAGE", "MAX_BLOCK", "size_class"]
+__all__ = ["Slab", "Txn", "NCLASS", "PAGE", "MAX_BLOCK", "SIZES", "size_class"]
 
 # Layout, at offset `base` inside the owning table's region (all int64, little-endian):
 #
@@ -46,34 +49,52 @@ __all__ = ["Slab", "Txn", "NCLASS", "PAGE", "MAX_BLOCK", "size_class"]
 #   base+16        8     fresh         pages [0, fresh) have been handed out at least once
 #   base+24        8     pool          first page of the free-page pool (-1 = none),
 #                                      linked through the descriptors' `next`
-#   base+32        8*11  partial[c]    first page of class c with a free block (-1 = none)
-#   base+128       8     jn            journal entries to apply (0 = none): the commit point
-#   base+136       16*64 journal       (offset, word) pairs: write int64 `word` at `offset`
+#   base+32        8*NCLASS partial[c] first page of class c with a free block (-1 = none)
+#   _JN            8     jn            journal entries to apply (0 = none): the commit point
+#   _JOURNAL       16*64 journal       (offset, word) pairs: write int64 `word` at `offset`
 #   desc           48*npages           page descriptors, 64-aligned:
 #                    +0  cls    size class, -1 = in the pool
 #                    +8  nused  blocks allocated
-#                    +16 bump   blocks ever carved (block i is at page + i*size)
+#                    +16 bump   blocks ever carved (block i is at page + i*size);
+#                               -1 on a pooled page whose memory was discarded
 #                    +24 free   offset of the first free block of the page (0 = none)
 #                    +32 prev   previous page in the class's partial list (-1 = none)
 #                    +40 next   next page in the partial list or in the pool (-1 = none)
-#   heap           65536*npages        the pages, 64-aligned; the first word of a
-#                                      free block is the offset of the page's next
-#                                      free block (0 = none)
+#   heap           65536*npages        the pages, 64-aligned; blocks are 16-aligned
+#                                      (every class size is a multiple of 16); the
+#                                      first word of a free block is the offset of
+#                                      the page's next free block (0 = none)
 #
 # Offsets are relative to the start of the table's region, so 0 is never a block.
 
-NCLASS = 11
 PAGE = 65536
-MAX_BLOCK = 64 << (NCLASS - 1)
+
+
+def _class_sizes():
+    sizes = list(range(64, 1024, 16))
+    s = 1024
+    while s < 16384:
+        sizes += [s + i * s // 8 for i in range(8)]
+        s *= 2
+    return tuple(sizes + [16384, 32768, 65536])
+
+
+SIZES = _class_sizes()                          # bytes of a block of each class
+NCLASS = len(SIZES)
+PER_PAGE = tuple(PAGE // z for z in SIZES)      # blocks a page of the class holds
+MAX_BLOCK = SIZES[-1]
+_SMALL = 16384
+# class of n bytes (n <= 16 KiB) is BY16[(n + 15) >> 4]
+BY16 = tuple(next(c for c, z in enumerate(SIZES) if z >= 16 * i) for i in range(_SMALL // 16 + 1))
 JOURNAL_MAX = 64
 
 _Q = struct.Struct("<q")
 _PAIR = struct.Struct("<qq")
 
 _ERRORS, _USED, _FRESH, _POOL, _PARTIAL = 0, 8, 16, 24, 32
-_JN = 128
-_JOURNAL = 136
-_META_BYTES = 192 + 16 * JOURNAL_MAX
+_JN = _PARTIAL + 8 * NCLASS
+_JOURNAL = _JN + 8
+_META_BYTES = _JOURNAL + 16 * JOURNAL_MAX
 
 D_CLS, D_NUSED, D_BUMP, D_FREE, D_PREV, D_NEXT = 0, 8, 16, 24, 32, 40
 _DESC = 48
@@ -81,8 +102,9 @@ _DESC = 48
 
 def size_class(nbytes: int) -> int:
     """Smallest class holding `nbytes`, or -1 when it is bigger than 64 KiB."""
-    c = (nbytes - 1).bit_length() - 6 if nbytes > 64 else 0
-    return c if c < NCLASS else -1
+    if nbytes <= _SMALL:
+        return BY16[(nbytes + 15) >> 4]
+    return NCLASS - 2 if nbytes <= 32768 else NCLASS - 1 if nbytes <= MAX_BLOCK else -1
 
 
 def _align(n, a=64):
@@ -129,6 +151,52 @@ class Slab:
         """Bytes from `base` to the end of the heap, worst-case alignment included."""
         return _align(_META_BYTES) + _align(_DESC * npages) + PAGE * npages + 64
 
+    # --- giving pooled pages back to the kernel --------------------------------------
+
+    def release_pool(self, discard, keep: int) -> int:
+        """Discard the heap pages of pooled pages, all but the `keep` most
+        recently pooled (the caller holds the allocator lock).
+
+        A discarded page is marked with bump = -1 so that the next call skips
+        it; alloc resets bump when it takes the page again.  The mark is a
+        plain store outside the journal: a crash between the discard and the
+        mark only makes the next call discard the page once more.  Returns
+        the number of pages discarded."""
+        word = self._word
+        pages = []
+        seen = 0
+        p = word(self.base + _POOL)
+        while p >= 0 and seen <= self.npages:
+            d = self.desc + _DESC * p
+            if seen >= keep and word(d + D_BUMP) >= 0:
+                pages.append(p)
+            seen += 1
+            p = word(d + D_NEXT)
+        pages.sort()
+        i = 0
+        while i < len(pages):
+            j = i + 1
+            while j < len(pages) and pages[j] == pages[j - 1] + 1:
+                j += 1
+            discard(self.heap + PAGE * pages[i], PAGE * (j - i))
+            i = j
+        for p in pages:
+            _Q.pack_into(self.buf, self.desc + _DESC * p + D_BUMP, -1)
+        return len(pages)
+
+    @property
+    def fresh_pages(self) -> int:
+        """Pages handed out at least once (the others were never touched)."""
+        return self._word(self.base + _FRESH)
+
+    def pool_pages(self) -> int:
+        """Pages in the pool (caller holds the allocator lock)."""
+        n, p = 0, self._word(self.base + _POOL)
+        while p >= 0 and n <= self.npages:
+            n += 1
+            p = self._word(self.desc + _DESC * p + D_NEXT)
+        return n
+
     # --- allocation, inside a transaction -------------------------------------------
 
     def alloc(self, t: Txn, cls: int) -> int:
@@ -159,17 +227,17 @@ class Slab:
             t.set(d + D_FREE, t.get(off))
         else:
             b = t.get(d + D_BUMP)
-            off = self.heap + PAGE * p + (b << (6 + cls))
+            off = self.heap + PAGE * p + b * SIZES[cls]
             t.set(d + D_BUMP, b + 1)
         n = t.get(d + D_NUSED) + 1
         t.set(d + D_NUSED, n)
-        if n == 1024 >> cls:
+        if n == PER_PAGE[cls]:
             nxt = t.get(d + D_NEXT)
             t.set(head, nxt)
             if nxt >= 0:
                 t.set(self.desc + _DESC * nxt + D_PREV, -1)
             t.set(d + D_NEXT, -1)
-        t.set(base + _USED, t.get(base + _USED) + (64 << cls))
+        t.set(base + _USED, t.get(base + _USED) + SIZES[cls])
         return off
 
     def free(self, t: Txn, off: int) -> None:
@@ -179,7 +247,7 @@ class Slab:
         t.set(off, t.get(d + D_FREE))
         t.set(d + D_FREE, off)
         n = t.get(d + D_NUSED)
-        was_full = n == 1024 >> cls
+        was_full = n == PER_PAGE[cls]
         n -= 1
         t.set(d + D_NUSED, n)
         head = self.base + _PARTIAL + 8 * cls
@@ -196,7 +264,7 @@ class Slab:
             if h >= 0:
                 t.set(self.desc + _DESC * h + D_PREV, p)
             t.set(head, p)
-        t.set(self.base + _USED, t.get(self.base + _USED) - (64 << cls))
+        t.set(self.base + _USED, t.get(self.base + _USED) - SIZES[cls])
 
     def _unlink(self, t, p, head):
         d = self.desc + _DESC * p
@@ -208,6 +276,13 @@ class Slab:
             t.set(head, nxt)
         if nxt >= 0:
             t.set(self.desc + _DESC * nxt + D_PREV, prev)
+
+    def in_dense_page(self, off: int, cls: int) -> bool:
+        """Whether the page of block `off` has more than half of its blocks in
+        use.  Read without the allocator lock: only a hint (which block a
+        stripe keeps as its spare), never needed for correctness."""
+        d = self.desc + _DESC * ((off - self.heap) // PAGE)
+        return 2 * _Q.unpack_from(self.buf, d + D_NUSED)[0] > PER_PAGE[cls]
 
     def block_class(self, off: int) -> int:
         return _Q.unpack_from(self.buf, self.desc + _DESC * ((off - self.heap) // PAGE) + D_CLS)[0]
@@ -311,7 +386,7 @@ class Slab:
                 if p not in pool_pages:
                     problems.append("page %d is lost (neither in use nor in the pool)" % p)
                 continue
-            size, nb = 64 << cls, 1024 >> cls
+            size, nb = SIZES[cls], PER_PAGE[cls]
             bump, nused = word(d + D_BUMP), word(d + D_NUSED)
             start = self.heap + PAGE * p
             free = set()

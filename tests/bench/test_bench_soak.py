@@ -34,7 +34,8 @@ def test_bench_soak_rate_scenario(tmp_path, capsys):
     assert sec[0] == "## Memory soak" and sum(ln.startswith("| s2 | 20 calls/s") for ln in sec) == 1, sec
     row = "| s2 | soak RSS growth < 5 %% (0.1 min at 20 calls/s) | %+.2f %% | %s |" % (
         e["rss_mb"]["growth_pct"], e["verdict"])
-    assert soak.target_rows(soak.load(out)) == [row]
+    zero = "| s2 | soak: zero failed calls (0.1 min at 20 calls/s) | 0 failed of 120 | met |"
+    assert soak.target_rows(soak.load(out)) == [row, zero]
 
 
 def test_bench_soak_s3_refreshes(tmp_path, capsys):

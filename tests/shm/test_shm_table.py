@@ -2,6 +2,9 @@
 """Table in one process: the API, collisions, sizes, exhaustion, headers, gc."""
 
 import logging
+import os
+import select
+import time
 
 import msgpack
 import pytest
@@ -121,12 +124,12 @@ def test_values_of_every_size_class_and_one_too_big(arena, caplog):
 
 
 def test_heap_exhaustion_fails_cleanly_and_frees_work(arena, caplog):
-    t = make(arena, heap=PAGE)                      # one page: 64 blocks of 1 KiB
+    t = make(arena, heap=PAGE)                      # one page: 68 blocks of 960 bytes
     caplog.set_level(logging.ERROR, logger="kampy.shm")
     n = 0
     while t.insert("r%d" % n, b"p" * 900):
         n += 1
-    assert n == 64
+    assert n == PAGE // 960
     assert t.errors_full == 1 and "heap full" in caplog.text
     assert not t.put("r0", b"q" * 900)              # no room for the new version either
     assert t.get("r0") == b"p" * 900
@@ -252,3 +255,92 @@ def test_bad_parameters(arena):
     t = make(arena, header_fields=("a",))
     with pytest.raises(TypeError):
         t.put("k", 1, b=2)
+
+
+def _rss_shmem_kb(pid="self"):
+    for line in open("/proc/%s/status" % pid):
+        if line.startswith("RssShmem:"):
+            return int(line.split()[1])
+    raise AssertionError("no RssShmem in /proc/%s/status" % pid)
+
+
+def test_release_free_gives_pooled_pages_back_to_the_kernel(arena, children):
+    """A burst leaves its pages resident in every process until release_free
+    discards the pooled ones (all but 16 plus an eighth of those in use)."""
+    t = make(arena, buckets=4096, nlocks=8, heap=16 << 20)
+    before = _rss_shmem_kb()
+    n = 8000                                         # 960-byte blocks: 68 a page, 118 pages
+    assert all(t.insert("r%d" % i, b"x" * 900) for i in range(n))
+    burst = _rss_shmem_kb() - before
+    assert burst >= 7000, burst
+    # a child that has read every record maps the same pages
+    rd, wr = os.pipe()
+
+    def reader():
+        assert all(t.get("r%d" % i) == b"x" * 900 for i in range(n))
+        os.write(wr, b"1")
+        time.sleep(30)
+    child = children.fork(reader)
+    os.close(wr)
+    ready, _, _ = select.select([rd], [], [], 15)
+    assert ready and os.read(rd, 1) == b"1"
+    os.close(rd)
+    in_child = _rss_shmem_kb(child)
+    assert in_child >= 7000, in_child
+    for i in range(n):
+        assert t.delete("r%d" % i)
+    assert _rss_shmem_kb() - before >= burst - 64     # freed, but still resident
+    t.trim()                                         # spares too, so every page is pooled
+    assert t.mem_stats()["free_pages"] == t.mem_stats()["pages"]
+    assert t.release_free() == -(-n // (PAGE // 960)) - 16
+    assert _rss_shmem_kb() - before <= 16 * 64 + 256, _rss_shmem_kb() - before
+    assert in_child - _rss_shmem_kb(child) >= 6500       # gone from the child too
+    assert t.release_free() == 0                     # discarded pages are not discarded again
+    assert t.verify() == []
+    # the discarded pages serve again, with the right contents
+    assert all(t.insert("s%d" % i, ("v%d" % i).encode() * 50) for i in range(n))
+    assert all(t.get("s%d" % i) == ("v%d" % i).encode() * 50 for i in range(0, n, 97))
+    assert t.verify() == [] and t.release_free() == 0
+
+
+def test_size_classes_are_fine_steps():
+    """A record one byte past a class costs 16 bytes more up to 1 KiB and at
+    most an eighth more up to 16 KiB: with powers of two alone a 513-byte tm
+    stub took 1 KiB."""
+    from kampy.shm.slab import MAX_BLOCK, SIZES, size_class
+    assert SIZES[0] == 64 and MAX_BLOCK == SIZES[-1] == PAGE
+    assert all(z % 16 == 0 for z in SIZES)
+    assert all(b - a == 16 for a, b in zip(SIZES, SIZES[1:]) if b <= 1024)
+    assert all(b / a <= 1.125 for a, b in zip(SIZES, SIZES[1:]) if 1024 <= a and b <= 16384)
+    for n in range(1, MAX_BLOCK + 2, 7):
+        c = size_class(n)
+        if n > MAX_BLOCK:
+            assert c == -1
+        else:
+            assert SIZES[c] >= n and (c == 0 or SIZES[c - 1] < n), n
+    assert size_class(MAX_BLOCK) == len(SIZES) - 1 and size_class(MAX_BLOCK + 1) == -1
+
+
+def test_a_record_just_past_a_class_takes_the_next_step(arena):
+    t = make(arena, buckets=512, nlocks=1)
+    key_and_header = 40 + len(b"k0000")
+    for i in range(200):
+        t.put("k%04d" % i, b"x" * (513 - key_and_header - 3))     # 513 bytes with msgpack's bin8 header
+    st = t.mem_stats()
+    assert st["used_bytes"] - st["spare_bytes"] == 200 * 528, st
+    assert t.verify() == []
+
+
+def test_a_delete_keeps_a_spare_only_from_a_dense_page(arena):
+    """A spare takes the stripe's next record to where it lay: from a sparse
+    page that would keep the page from ever emptying."""
+    t = make(arena, buckets=8, nlocks=1)
+    for i in range(3):
+        t.put("s%d" % i, b"x" * 900)                 # 3 of 68 blocks of a page
+    assert t.delete("s0")
+    assert t.mem_stats()["spare_bytes"] == 0         # sparse: back to the heap
+    for i in range(60):
+        t.put("d%d" % i, b"y" * 900)                 # now 62 of 68
+    assert t.delete("d0")
+    assert t.mem_stats()["spare_bytes"] == 960       # dense: kept as the spare
+    assert t.verify() == []

@@ -158,9 +158,9 @@ def test_crash_after_commit_is_completed_by_recover(arena, children):
 def test_crash_mid_delete_and_insert_never_leaks(arena, children):
     t = Table(arena, "crash3", 8, 2, 1 << 20)
     for i in range(20):
-        t.put("k%d" % i, i)
+        t.put("k%d" % i, "v" * 2000)            # 20 of the 28 blocks of a page: dense
     # (stage, op, records after, locks held: a delete that keeps its block as
-    # the stripe's spare needs only the bucket lock)
+    # the stripe's spare -- its page is full enough -- needs only the bucket lock)
     cases = [("written", lambda: t.insert("new", "x" * 2000), 20, 2),
              ("committed", lambda: t.delete("k3"), 19, 1),
              ("committed", lambda: t.insert("new", "x" * 2000), 20, 2)]

@@ -209,9 +209,10 @@ def render(results, meta):
                     if capped(tg.get("kamailio")) and not capped(tg.get("kampy")):
                         r = ratios[f] = None     # only a bound: no target verdict on it
                 out.append("| %s | %s | %s | %s |" % (label(f, t0), ks, ms, fmt_ratio(r)))
-            chart = CHARTS / ("%s.png" % scen)
-            if chart.exists():
-                out += ["", "![%s: proxy CPU per call against offered rate](charts/%s.png)" % (scen, scen)]
+        if (CHARTS / ("%s.png" % scen)).exists():
+            what = ("time and proxy CPU against records" if scen == "s3"
+                    else "proxy CPU per call against offered rate")
+            out += ["", "![%s: %s](charts/%s.png)" % (scen, what, scen)]
         out.append("")
         for f, bound, how in TARGETS[scen]:
             targets_rows.append("| %s | %s %s %.2g× | %s | %s |" % (
@@ -224,16 +225,54 @@ def render(results, meta):
     return "\n".join(out)
 
 
-def chart(scen, entry, log):
-    """Proxy CPU per call against offered rate, both daemons on one plot."""
+def _pyplot(scen, log):
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
         log("note: matplotlib is not importable; no chart for %s (pip install matplotlib)" % scen)
-        return
+        return None
     CHARTS.mkdir(exist_ok=True)
+    return plt
+
+
+def chart_s3(entry, log):
+    """s3 has no offered rate: time to register all and proxy CPU seconds
+    against the number of records, every repeat a point, both daemons."""
+    plt = _pyplot("s3", log)
+    if plt is None:
+        return
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.5))
+    for ax, f, ylabel in ((axes[0], "time_s", "time until all are registered (s)"),
+                          (axes[1], "cpu_s", "proxy CPU seconds until then")):
+        for tname, t in sorted(entry["targets"].items()):
+            pts = sorted((r["records"], r[f]) for r in t.get("runs", ()) if r.get(f) is not None)
+            if not pts:
+                continue
+            line, = ax.plot([p[0] for p in pts], [p[1] for p in pts], "o", label=tname + " (each run)")
+            med = sorted((int(n), figs[f][0]) for n, figs in t.get("by_records", {}).items()
+                         if figs.get(f) and figs[f][0] is not None)
+            ax.plot([m[0] for m in med], [m[1] for m in med], "-", color=line.get_color(),
+                    label=tname + " (median)")
+        ax.set_xscale("log")
+        ax.set_xlabel("uacreg records")
+        ax.set_ylabel(ylabel)
+        ax.grid(True, alpha=0.3)
+        ax.legend()
+    fig.suptitle("s3: challenged registrations, children=%d" % entry.get("children", 2))
+    fig.tight_layout()
+    fig.savefig(str(CHARTS / "s3.png"), dpi=100)
+    plt.close(fig)
+
+
+def chart(scen, entry, log):
+    """Proxy CPU per call against offered rate, both daemons on one plot."""
+    if scen == "s3":
+        return chart_s3(entry, log)
+    plt = _pyplot(scen, log)
+    if plt is None:
+        return
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for tname, t in entry["targets"].items():
         pts = sorted((p[0], p[1], p[2]) for r in t["runs"] for p in r.get("points", ()))
@@ -298,8 +337,7 @@ def main(argv=None):
         if not old_meta:
             sys.exit("no %s to report from" % RESULTS_JSON)
         for scen, entry in results.items():
-            if scen != "s3":
-                chart(scen, entry, log)
+            chart(scen, entry, log)
         RESULTS_MD.write_text(render(results, old_meta))
         log("wrote %s" % RESULTS_MD)
         return results
@@ -308,7 +346,7 @@ def main(argv=None):
         entry = run_scenario(scen, targets, a, log)
         entry["note"] = a.note
         results[scen] = entry
-        if scen != "s3" and not a.no_report:
+        if not a.no_report:
             chart(scen, entry, log)
     meta["machine"]["loadavg_end"] = round(os.getloadavg()[0], 2)
     text = render(results, meta)
