@@ -276,8 +276,21 @@ class Runtime:
         stats = getattr(arena, "stats", None)
         if stats is not None:
             return stats()
-        return {"total": arena.size, "free": arena.size - arena.used, "used": arena.used,
-                "real_used": arena.used, "max_used": arena.used, "fragments": 0}
+        # The tables' heaps are carved whole at startup; count what their
+        # records hold instead, as Kamailio counts what its allocator gave out:
+        # used = records' blocks, real_used = pages given to a size class,
+        # max_used = pages ever touched (the high-water mark).
+        used = real = touched = arena.used
+        for t in list(getattr(self, "tables", {}).values()):
+            mem = getattr(t, "mem_stats", None)
+            if mem is None:
+                continue
+            st = mem()
+            used += st["used_bytes"] - st["heap_bytes"]
+            real -= st["free_pages"] * st["page_bytes"]
+            touched += st["touched_bytes"] - st["heap_bytes"]
+        return {"total": arena.size, "free": arena.size - used, "used": used,
+                "real_used": real, "max_used": touched, "fragments": 0}
 
     def init_modules(self):
         """Run every module's mod_init (in the supervisor, before the fork)."""

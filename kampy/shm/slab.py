@@ -348,6 +348,8 @@ class Slab:
             "heap_bytes": PAGE * self.npages,
             "used_bytes": self.used_bytes,
             "pages": self.npages,
+            "page_bytes": PAGE,
+            "touched_bytes": PAGE * fresh,
             "free_pages": self.npages - in_use,
             "errors_full": self.errors,
         }
