@@ -12,12 +12,12 @@ from kampy.shm import LockTimeout, Table
 WRITERS = 4
 
 
-
 def _held(t):
     """mem_stats without the high-water mark (pages ever touched only grows)."""
     st = t.mem_stats()
     del st["touched_bytes"]
     return st
+
 
 def test_concurrent_increments_are_exact(arena, children):
     t = Table(arena, "cnt", 8, 4, 1 << 20)
