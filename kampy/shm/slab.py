@@ -5,12 +5,13 @@ Size classes step by 16 bytes from 64 B to 1 KiB, then by an eighth of a power
 of two up to 16 KiB, then 32 and 64 KiB: a record that grows by a byte past a
 class costs 16 bytes or an eighth more, not double (with powers of two alone,
 a tm stub of 513 bytes took 1 KiB, and sipp's Call-IDs growing a digit at the
-100 000th call doubled the table's memory).  The heap is cut into 64 KiB pages; a page is given to one class when that class
-runs out of free blocks and goes back to the page pool as soon as its last
-block is freed, so memory freed by one size of record can later hold another
-(no slab "calcification").  Each page keeps its own free list; the pages of a
-class that still have room form a doubly linked "partial" list, so alloc and
-free are O(1).
+100 000th call doubled the table's memory).  The heap is cut into 64 KiB
+pages; a page is given to one class when that class runs out of free blocks
+and goes back to the page pool as soon as its last block is freed, so memory
+freed by one size of record can later hold another (no slab
+"calcification").  Each page keeps its own free list; the pages of a class
+that still have room form a doubly linked "partial" list, so alloc and free
+are O(1).
 
 Crash consistency.  One alloc or free changes several words (a page
 descriptor, a list head, a neighbour's link).  A process killed in the middle
@@ -83,9 +84,9 @@ SIZES = _class_sizes()                          # bytes of a block of each class
 NCLASS = len(SIZES)
 PER_PAGE = tuple(PAGE // z for z in SIZES)      # blocks a page of the class holds
 MAX_BLOCK = SIZES[-1]
-_SMALL = 16384
-# class of n bytes (n <= 16 KiB) is BY16[(n + 15) >> 4]
-BY16 = tuple(next(c for c, z in enumerate(SIZES) if z >= 16 * i) for i in range(_SMALL // 16 + 1))
+SMALL = 16384
+# class of n bytes (n <= SMALL) is BY16[(n + 15) >> 4]
+BY16 = tuple(next(c for c, z in enumerate(SIZES) if z >= 16 * i) for i in range(SMALL // 16 + 1))
 JOURNAL_MAX = 64
 
 _Q = struct.Struct("<q")
@@ -102,7 +103,7 @@ _DESC = 48
 
 def size_class(nbytes: int) -> int:
     """Smallest class holding `nbytes`, or -1 when it is bigger than 64 KiB."""
-    if nbytes <= _SMALL:
+    if nbytes <= SMALL:
         return BY16[(nbytes + 15) >> 4]
     return NCLASS - 2 if nbytes <= 32768 else NCLASS - 1 if nbytes <= MAX_BLOCK else -1
 
@@ -153,9 +154,10 @@ class Slab:
 
     # --- giving pooled pages back to the kernel --------------------------------------
 
-    def release_pool(self, discard, keep: int) -> int:
-        """Discard the heap pages of pooled pages, all but the `keep` most
-        recently pooled (the caller holds the allocator lock).
+    def release_pool(self, discard, reserve: int = 16, share: int = 16) -> int:
+        """Discard the heap pages of pooled pages, all but the most recently
+        pooled `reserve` plus 1/`share` of the pages in use, which stay
+        resident for the next burst (the caller holds the allocator lock).
 
         A discarded page is marked with bump = -1 so that the next call skips
         it; alloc resets bump when it takes the page again.  The mark is a
@@ -163,16 +165,13 @@ class Slab:
         mark only makes the next call discard the page once more.  Returns
         the number of pages discarded."""
         word = self._word
-        pages = []
-        seen = 0
+        pool = []
         p = word(self.base + _POOL)
-        while p >= 0 and seen <= self.npages:
-            d = self.desc + _DESC * p
-            if seen >= keep and word(d + D_BUMP) >= 0:
-                pages.append(p)
-            seen += 1
-            p = word(d + D_NEXT)
-        pages.sort()
+        while p >= 0 and len(pool) <= self.npages:
+            pool.append(p)
+            p = word(self.desc + _DESC * p + D_NEXT)
+        keep = reserve + (self.fresh_pages - len(pool)) // share
+        pages = sorted(p for p in pool[keep:] if word(self.desc + _DESC * p + D_BUMP) >= 0)
         i = 0
         while i < len(pages):
             j = i + 1
@@ -188,14 +187,6 @@ class Slab:
     def fresh_pages(self) -> int:
         """Pages handed out at least once (the others were never touched)."""
         return self._word(self.base + _FRESH)
-
-    def pool_pages(self) -> int:
-        """Pages in the pool (caller holds the allocator lock)."""
-        n, p = 0, self._word(self.base + _POOL)
-        while p >= 0 and n <= self.npages:
-            n += 1
-            p = self._word(self.desc + _DESC * p + D_NEXT)
-        return n
 
     # --- allocation, inside a transaction -------------------------------------------
 
@@ -342,7 +333,7 @@ class Slab:
         return _Q.unpack_from(self.buf, off)[0]
 
     def stats(self) -> dict:
-        fresh = self._word(self.base + _FRESH)
+        fresh = self.fresh_pages
         in_use = sum(1 for p in range(fresh) if self._word(self.desc + _DESC * p + D_CLS) >= 0)
         return {
             "heap_bytes": PAGE * self.npages,

@@ -61,7 +61,7 @@ import msgpack
 from .arena import ShmError
 from . import locks as _locks
 from .locks import LockSet, LockTimeout
-from .slab import BY16, MAX_BLOCK, NCLASS, PAGE, SIZES, Slab, Txn, size_class
+from .slab import BY16, MAX_BLOCK, NCLASS, PAGE, SIZES, SMALL, Slab, Txn, size_class
 
 __all__ = ["Table"]
 
@@ -353,9 +353,7 @@ class Table:
         self.trim()
         self._alock()
         try:
-            slab = self._slab
-            in_use = slab.fresh_pages - slab.pool_pages()
-            return slab.release_pool(self._discard, 16 + in_use // 16)
+            return self._slab.release_pool(self._discard)
         finally:
             self._unlock(self._alloc_lock)
 
@@ -508,7 +506,7 @@ class Table:
         vb = _pack(value)
         hdr = (float(expires), int(flags)) + (self._extras(fields) if fields else self._zeros)
         nbytes = self._koff + len(kb) + len(vb)
-        cls = BY16[(nbytes + 15) >> 4] if nbytes <= 16384 else size_class(nbytes)
+        cls = BY16[(nbytes + 15) >> 4] if nbytes <= SMALL else size_class(nbytes)   # size_class, inlined
         if cls < 0:
             self._refuse(nbytes)
             return False
@@ -607,7 +605,7 @@ class Table:
                 hdr = (float(header["expires"]), int(header["flags"])) + hdr[2:]
             vb = _pack(res)
             nbytes = self._koff + len(kb) + len(vb)
-            cls = BY16[(nbytes + 15) >> 4] if nbytes <= 16384 else size_class(nbytes)
+            cls = BY16[(nbytes + 15) >> 4] if nbytes <= SMALL else size_class(nbytes)   # inlined
             if cls < 0:
                 refused = nbytes
             elif not self._commit_record(s, prev, old, h, kb, kstr, vb, hdr, cls):

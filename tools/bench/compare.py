@@ -303,7 +303,7 @@ class Load:
         rundir = self.workdir / ("run%03d" % self.runs)
         rundir.mkdir()
         args = self.sipp_args() + (["-trace_rtt", "-rtt_freq", "1"] if rtt else [])
-        # a run still going at 1.3x its time + 3 s fails kept_up() anyway: stop
+        # a run still going at 1.3x its time + 5 s fails kept_up() anyway: stop
         # sipp soon after instead of waiting out calls an overload left hanging
         succ, fail, retr, took = run_sipp(port, rate, seconds, str(rundir), args, limit=self.limit(rate),
                                           give_up=int(seconds * 1.3 + 5))
